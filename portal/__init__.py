@@ -1,0 +1,141 @@
+"""The SEC Release Portal: create_app builds it from a config class."""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+
+from flask import Flask, g, render_template, request
+from flask_wtf.csrf import CSRFError, generate_csrf
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from . import access, timeutil
+from .extensions import csrf, db, htmx, login_manager, migrate
+
+log = logging.getLogger("portal")
+
+
+def create_app(config_class) -> Flask:
+    app = Flask(__name__, static_folder="../static", template_folder="../templates",
+                instance_relative_config=False)
+    app.config.from_object(config_class)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set outside development and tests")
+    app.jinja_loader = ChoiceLoader([
+        FileSystemLoader(app.root_path + "/../templates"),
+        PrefixLoader({
+            "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+            "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+        }),
+    ])
+    WTFormsHelpers(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+
+    from . import database, security
+    database.init_app(app)
+    security.init_app(app)
+
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    _register_error_handlers(app)
+    _register_cli(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .audit.views import bp as audit_bp
+    from .auth.views import bp as auth_bp
+    from .criteria.views import bp as criteria_bp
+    from .decisions.views import bp as decisions_bp
+    from .evidence.views import bp as evidence_bp
+    from .releases.views import bp as releases_bp
+
+    for bp in (auth_bp, releases_bp, evidence_bp, criteria_bp, decisions_bp, audit_bp):
+        app.register_blueprint(bp)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["uk_time"] = timeutil.uk_time
+    app.jinja_env.filters["uk_date"] = timeutil.uk_date
+    app.jinja_env.filters["pounds"] = lambda pence: f"£{pence / 100:,.2f}".replace(".00", "")
+    app.jinja_env.filters["due_phrase"] = timeutil.due_phrase
+
+    @app.context_processor
+    def portal_context():
+        return {
+            "assetPath": request.script_root + "/static/govuk/assets",
+            "cspNonce": getattr(g, "csp_nonce", ""),
+            "Role": access.Role,
+            "htmx_headers": json.dumps({"X-CSRFToken": generate_csrf()}),
+            "today": timeutil.today(),
+            "task_count": 0,
+        }
+
+
+def _render_error(status: int, title: str, message: str):
+    template = "errors/_message.html" if htmx else "errors/error.html"
+    body = render_template(template, status=status, title=title, message=message,
+                           ref=getattr(g, "request_id", ""))
+    # An HTMX refusal lands in the page's message region, whatever element asked.
+    headers = {"HX-Retarget": "#portal-messages", "HX-Reswap": "innerHTML"} if htmx else {}
+    return body, status, headers
+
+
+def _register_error_handlers(app: Flask) -> None:
+    titles = {400: "Bad request", 403: "You cannot do that", 404: "Page not found",
+              405: "Method not allowed", 409: "That cannot be done now", 413: "File too large",
+              422: "Check your input", 429: "Too many attempts"}
+
+    @app.errorhandler(access.PortalError)
+    def portal_error(err: access.PortalError):
+        if err.status == 403:
+            log.warning("refused", extra={"path": request.path, "reason": err.message})
+        db.session.rollback()
+        return _render_error(err.status, titles.get(err.status, "Error"), err.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err: CSRFError):
+        db.session.rollback()
+        return _render_error(400, "Your form has expired",
+                             "The page was open too long or the form was not sent from the portal. "
+                             "Go back, reload the page and try again.")
+
+    @app.errorhandler(413)
+    def too_large(err):
+        limit_mb = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return _render_error(413, titles[413], f"The file must be smaller than {limit_mb} MB.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        db.session.rollback()
+        code = err.code or 500
+        if code >= 500:
+            return _render_error(code, "Sorry, there is a problem with the service", "Try again later.")
+        return _render_error(code, titles.get(code, err.name), err.description or "")
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception):
+        db.session.rollback()
+        log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", "")})
+        if isinstance(err, (OperationalError, InterfaceError)):
+            return _render_error(503, "The service is temporarily unavailable",
+                                 "The portal cannot reach its database. Try again in a few minutes.")
+        return _render_error(500, "Sorry, there is a problem with the service", "Try again later.")
+
+
+def _register_cli(app: Flask) -> None:
+    from .audit.cli import audit_cli
+    from .auth.cli import users_cli
+    from .releases.cli import portal_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(portal_cli)
+    app.cli.add_command(audit_cli)

@@ -1,0 +1,1 @@
+"""Users and logins. Everyone logs in here; a SECAS admin manages accounts."""

@@ -1,0 +1,57 @@
+"""Shapes of the login and account forms."""
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxInput, GovPasswordInput, GovRadioInput,
+                                                GovSubmitInput, GovTextInput)
+from wtforms import BooleanField, PasswordField, RadioField, StringField, SubmitField
+from wtforms.validators import EqualTo, InputRequired, Length, Regexp
+
+from ..access import Role
+from .services import MIN_PASSWORD_LENGTH
+
+ROLE_CHOICES = [(r.value, r.label) for r in Role]
+
+
+class LoginForm(FlaskForm):
+    email = StringField("Email address", widget=GovTextInput(),
+                        validators=[InputRequired("Enter your email address"), Length(max=254)])
+    password = PasswordField("Password", widget=GovPasswordInput(),
+                             validators=[InputRequired("Enter your password"), Length(max=200)])
+    submit = SubmitField("Sign in", widget=GovSubmitInput())
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password", widget=GovPasswordInput(),
+        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+        validators=[InputRequired("Enter a new password"),
+                    Length(min=MIN_PASSWORD_LENGTH, max=200,
+                           message=f"Password must be at least {MIN_PASSWORD_LENGTH} characters")])
+    confirm = PasswordField("Confirm new password", widget=GovPasswordInput(),
+                            validators=[InputRequired("Confirm your new password"),
+                                        EqualTo("password", "The passwords do not match")])
+    submit = SubmitField("Save password", widget=GovSubmitInput())
+
+
+class UserForm(FlaskForm):
+    name = StringField("Full name", widget=GovTextInput(),
+                       validators=[InputRequired("Enter the person's full name"), Length(max=200)])
+    organisation = StringField("Organisation", widget=GovTextInput(),
+                               validators=[InputRequired("Enter the organisation"), Length(max=200)])
+    role = RadioField("Role", widget=GovRadioInput(), choices=ROLE_CHOICES,
+                      validators=[InputRequired("Select a role")])
+    is_admin = BooleanField("Portal administrator (SECAS only)", widget=GovCheckboxInput())
+    is_chair = BooleanField("Chair of their group (OpsG or Panel)", widget=GovCheckboxInput())
+    submit = SubmitField("Save", widget=GovSubmitInput())
+
+
+class NewUserForm(UserForm):
+    email = StringField("Email address", widget=GovTextInput(),
+                        validators=[InputRequired("Enter an email address"),
+                                    Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Enter an email address in the correct format, like name@example.com"),
+                                    Length(max=254)])
+    submit = SubmitField("Add user", widget=GovSubmitInput())
+
+
+class EditUserForm(UserForm):
+    active = BooleanField("Account active (clear to deactivate: they can no longer sign in)",
+                          widget=GovCheckboxInput())

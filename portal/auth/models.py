@@ -1,0 +1,52 @@
+"""Users (one role each) and the login attempts that drive throttling."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_login import UserMixin
+
+from ..access import Role
+from ..extensions import db
+from ..timeutil import utcnow
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    organisation: so.Mapped[str] = so.mapped_column(sa.String(200))
+    role: so.Mapped[Role] = so.mapped_column(sa.Enum(Role, native_enum=False, length=20, validate_strings=True))
+    is_admin: so.Mapped[bool] = so.mapped_column(default=False)
+    is_chair: so.Mapped[bool] = so.mapped_column(default=False)
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(200))
+    must_change_password: so.Mapped[bool] = so.mapped_column(default=True)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    @property
+    def role_label(self) -> str:
+        return self.role.label
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class LoginAttempt(db.Model):
+    """Every login attempt, kept in the database so throttling holds across workers."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (sa.Index("ix_login_attempt_email_at", "email", "attempted_at"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    remote_addr: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    succeeded: so.Mapped[bool]
+    attempted_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,140 @@
+"""Accounts and logins: the only code that creates, changes or authenticates users."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import secrets
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from ..access import Conflict, Invalid, Role
+from ..audit.services import record_event
+from ..extensions import db
+from ..timeutil import as_utc, utcnow
+from .models import LoginAttempt, User
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a wrong email costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+MIN_PASSWORD_LENGTH = 12
+
+
+class TooManyAttempts(Exception):
+    def __init__(self, minutes: int):
+        super().__init__(f"too many attempts, {minutes} minutes")
+        self.minutes = minutes
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _spend_verify_time() -> None:
+    try:
+        _hasher.verify(_DUMMY_HASH, "wrong")
+    except VerificationError:
+        pass
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _user_state(user: User) -> dict:
+    return {"email": user.email, "name": user.name, "organisation": user.organisation,
+            "role": str(user.role), "is_admin": user.is_admin, "is_chair": user.is_chair,
+            "active": user.active}
+
+
+def create_user(actor: User | None, *, email: str, name: str, organisation: str, role: Role,
+                password: str | None = None, is_admin: bool = False, is_chair: bool = False,
+                must_change_password: bool = True) -> tuple[User, str]:
+    """Create an account; returns it with its first password (generated when none is given)."""
+    email = normalise_email(email)
+    if db.session.scalar(sa.select(User.id).where(User.email == email)):
+        raise Invalid(f"An account with the email {email} already exists.")
+    if is_admin and role != Role.SECAS:
+        raise Invalid("Only SECAS users can be administrators.")
+    password = password or secrets.token_urlsafe(12)
+    user = User(email=email, name=name.strip(), organisation=organisation.strip(), role=role,
+                is_admin=is_admin, is_chair=is_chair, password_hash=hash_password(password),
+                must_change_password=must_change_password)
+    db.session.add(user)
+    db.session.flush()
+    record_event(actor, "user.created", f"Account created for {user.name} ({role.label})",
+                 obj=user, after=_user_state(user))
+    return user, password
+
+
+def update_user(actor: User, user: User, *, name: str, organisation: str, role: Role,
+                is_admin: bool, is_chair: bool, active: bool) -> User:
+    if is_admin and role != Role.SECAS:
+        raise Invalid("Only SECAS users can be administrators.")
+    if user.id == actor.id and (not active or not is_admin):
+        raise Conflict("You cannot remove your own administrator access or deactivate yourself.")
+    before = _user_state(user)
+    user.name, user.organisation, user.role = name.strip(), organisation.strip(), role
+    user.is_admin, user.is_chair, user.active = is_admin, is_chair, active
+    after = _user_state(user)
+    if before != after:
+        record_event(actor, "user.updated", f"Account of {user.name} changed", obj=user,
+                     before=before, after=after)
+    return user
+
+
+def set_password(actor: User, user: User, password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"Password must be at least {MIN_PASSWORD_LENGTH} characters.")
+    user.password_hash = hash_password(password)
+    user.must_change_password = False
+    record_event(actor, "user.password_set", f"{user.name} set a new password", obj=user)
+
+
+def authenticate(email: str, password: str, remote_addr: str, *, max_failures: int,
+                 lockout_minutes: int) -> User | None:
+    """Return the user for valid credentials, or None; raise TooManyAttempts when throttled.
+
+    Attempts are rows in the database, so the limit holds across workers.
+    """
+    email = normalise_email(email)[:254]
+    window = dt.timedelta(minutes=lockout_minutes)
+    since = utcnow() - window
+    last_success = db.session.scalar(
+        sa.select(sa.func.max(LoginAttempt.attempted_at))
+        .where(LoginAttempt.email == email, LoginAttempt.succeeded.is_(True))
+    )
+    floor = max(since, as_utc(last_success)) if last_success else since
+    failures = db.session.scalars(
+        sa.select(LoginAttempt.attempted_at)
+        .where(LoginAttempt.email == email, LoginAttempt.succeeded.is_(False),
+               LoginAttempt.attempted_at > floor)
+        .order_by(LoginAttempt.attempted_at)
+    ).all()
+    if len(failures) >= max_failures:
+        unlock_at = as_utc(failures[-max_failures]) + window
+        raise TooManyAttempts(max(1, math.ceil((unlock_at - utcnow()).total_seconds() / 60)))
+
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    if user is None:
+        _spend_verify_time()
+    ok = user is not None and check_password(user, password) and user.active
+    db.session.add(LoginAttempt(email=email, remote_addr=remote_addr[:64], succeeded=ok))
+    if ok:
+        record_event(user, "auth.login", f"{user.name} signed in", obj=user)
+        return user
+    record_event(None, "auth.login_failed", f"Failed sign-in for {email}", email=email,
+                 remote_addr=remote_addr[:64])
+    return None
+
+
+def record_logout(user: User) -> None:
+    record_event(user, "auth.logout", f"{user.name} signed out", obj=user)

@@ -1,0 +1,146 @@
+"""Sign in and out, first-login password, and the SECAS admin's user pages."""
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from ..access import PortalError, Role, public, roles_required
+from ..extensions import db
+from . import services
+from .forms import EditUserForm, LoginForm, NewUserForm, SetPasswordForm
+from .models import User
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only the portal's own paths: never another host, never a scheme."""
+    if not target:
+        return url_for("releases.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("releases.index")
+    return target
+
+
+@bp.before_app_request
+def require_own_password():
+    """A new user's first sign-in asks them to set their own password before anything else."""
+    if (current_user.is_authenticated and current_user.must_change_password
+            and request.endpoint not in ("auth.set_password", "auth.logout", "static")):
+        return redirect(url_for("auth.set_password"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("releases.index"))
+    form = LoginForm()
+    problem = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(
+                form.email.data, form.password.data, request.remote_addr or "",
+                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+                lockout_minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+        except services.TooManyAttempts as err:
+            db.session.rollback()
+            problem = (f"Too many attempts. Try again in {err.minutes} minute"
+                       f"{'' if err.minutes == 1 else 's'}.")
+            status = 429
+        else:
+            db.session.commit()
+            if user:
+                session.clear()  # a new session at login
+                login_user(user)
+                session["last_seen"] = int(time.time())
+                return redirect(_safe_next(request.args.get("next")))
+            problem = "Enter a correct email address and password."
+            status = 401
+    elif form.errors:
+        status = 422
+    return render_template("auth/login.html", form=form, problem=problem), status
+
+
+@bp.post("/logout")
+@roles_required(*Role)
+def logout():
+    services.record_logout(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "success")
+    return redirect(url_for("auth.login"), 303)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@roles_required(*Role)
+def set_password():
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        services.set_password(current_user, current_user, form.password.data)
+        db.session.commit()
+        flash("Your new password is saved.", "success")
+        return redirect(url_for("releases.index"), 303)
+    return render_template("auth/set_password.html", form=form), 422 if form.errors else 200
+
+
+@bp.get("/admin/users")
+@roles_required(Role.SECAS, admin=True)
+def users():
+    people = db.session.scalars(sa.select(User).order_by(User.role, User.name)).all()
+    return render_template("auth/users.html", users=people)
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS, admin=True)
+def new_user():
+    form = NewUserForm()
+    problem = None
+    if form.validate_on_submit():
+        try:
+            user, password = services.create_user(
+                current_user, email=form.email.data, name=form.name.data,
+                organisation=form.organisation.data, role=Role(form.role.data),
+                is_admin=form.is_admin.data, is_chair=form.is_chair.data)
+        except PortalError as err:
+            db.session.rollback()
+            problem = err.message
+        else:
+            db.session.commit()
+            flash(f"{user.name} can now sign in with {user.email} and the one-time password "
+                  f"{password} . They will be asked to choose their own.", "success")
+            return redirect(url_for("auth.users"), 303)
+    status = 422 if (form.errors or problem) else 200
+    return render_template("auth/user_form.html", form=form, problem=problem, user=None), status
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(Role.SECAS, admin=True)
+def edit_user(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = EditUserForm(obj=user if request.method == "GET" else None)
+    if request.method == "GET":
+        form.role.data = user.role.value
+    problem = None
+    if form.validate_on_submit():
+        try:
+            services.update_user(current_user, user, name=form.name.data,
+                                 organisation=form.organisation.data, role=Role(form.role.data),
+                                 is_admin=form.is_admin.data, is_chair=form.is_chair.data,
+                                 active=form.active.data)
+        except PortalError as err:
+            db.session.rollback()
+            problem = err.message
+        else:
+            db.session.commit()
+            flash(f"The account of {user.name} is saved.", "success")
+            return redirect(url_for("auth.users"), 303)
+    status = 422 if (form.errors or problem) else 200
+    return render_template("auth/user_form.html", form=form, problem=problem, user=user), status

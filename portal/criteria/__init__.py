@@ -1,0 +1,1 @@
+"""OpsG assessments of criteria and evidence requests to their owners; the criterion page."""

@@ -1,0 +1,4 @@
+"""Views: parse, authorise, call a service, render."""
+from flask import Blueprint
+
+bp = Blueprint("evidence", __name__)

@@ -1,0 +1,77 @@
+"""Per-request security: request ids, CSP nonces and headers, idle session timeout, login loading."""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+import uuid
+
+from flask import Flask, flash, g, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+
+from .extensions import db, htmx, login_manager
+
+
+def _csp(nonce: str) -> str:
+    return "; ".join([
+        "default-src 'self'",
+        f"script-src 'self' 'nonce-{nonce}'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+    ])
+
+
+def init_app(app: Flask) -> None:
+    from .auth.models import User
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to continue."
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        login_url = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
+        if htmx:
+            # Never let the login page land inside another page's fragment.
+            return "", 401, {"HX-Redirect": login_url}
+        return redirect(login_url)
+
+    @app.before_request
+    def start_request():
+        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+        g.csp_nonce = secrets.token_urlsafe(16)
+        g.started = time.perf_counter()
+        if current_user.is_authenticated:
+            idle_limit = app.config["SESSION_IDLE_MINUTES"] * 60
+            now = int(time.time())
+            last_seen = session.get("last_seen", now)
+            if now - last_seen > idle_limit:
+                logout_user()
+                session.clear()
+                flash("You were signed out after a period of inactivity.", "info")
+                return unauthorized()
+            session["last_seen"] = now
+
+    @app.after_request
+    def set_headers(response):
+        response.headers["Content-Security-Policy"] = _csp(getattr(g, "csp_nonce", ""))
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Request-Id"] = getattr(g, "request_id", "")
+        if request.is_secure:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if current_user.is_authenticated:
+            response.headers["Cache-Control"] = "no-store"
+        response.vary.add("HX-Request")
+        return response

@@ -1,0 +1,78 @@
+"""UTC storage, UK display, and Working Days (England and Wales bank holidays excluded)."""
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+from flask import current_app, has_app_context
+
+UK = ZoneInfo("Europe/London")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def today() -> dt.date:
+    """Today in the UK, or the configured PORTAL_TODAY (demo and tests show a release as it stood)."""
+    if has_app_context() and current_app.config.get("PORTAL_TODAY"):
+        return dt.date.fromisoformat(current_app.config["PORTAL_TODAY"])
+    return utcnow().astimezone(UK).date()
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+
+
+def uk_time(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return as_utc(value).astimezone(UK).strftime("%-d %B %Y, %-I:%M%p").replace("AM", "am").replace("PM", "pm")
+
+
+def uk_date(value: dt.date | None) -> str:
+    return value.strftime("%-d %B %Y") if value else ""
+
+
+@lru_cache(maxsize=64)
+def _bank_holidays(year: int) -> frozenset[dt.date]:
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year))
+
+
+def is_working_day(day: dt.date) -> bool:
+    return day.weekday() < 5 and day not in _bank_holidays(day.year)
+
+
+def working_days_between(start: dt.date, end: dt.date) -> int:
+    """Working Days from `start` to `end` (positive when end is later), not counting `start`."""
+    sign = 1 if end >= start else -1
+    lo, hi = sorted((start, end))
+    count = sum(1 for n in range(1, (hi - lo).days + 1) if is_working_day(lo + dt.timedelta(days=n)))
+    return sign * count
+
+
+def add_working_days(start: dt.date, days: int) -> dt.date:
+    step = 1 if days >= 0 else -1
+    day, left = start, abs(days)
+    while left:
+        day += dt.timedelta(days=step)
+        if is_working_day(day):
+            left -= 1
+    return day
+
+
+def due_phrase(due: dt.date, on: dt.date | None = None) -> str:
+    """'due today', 'due in 3 Working Days', '2 Working Days overdue'."""
+    on = on or today()
+    n = working_days_between(on, due)
+    if due == on:
+        return "due today"
+    if due > on:
+        return "due in 1 Working Day" if n == 1 else f"due in {n} Working Days"
+    n = -n
+    if n == 0:
+        return "due (non-working day passed)"
+    return "1 Working Day overdue" if n == 1 else f"{n} Working Days overdue"

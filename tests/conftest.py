@@ -1,0 +1,167 @@
+"""Fixtures: a fresh app and database per test, builders for users and releases, a login helper."""
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from config import TestConfig  # noqa: E402
+from portal import create_app  # noqa: E402
+from portal.access import Role  # noqa: E402
+from portal.auth import services as auth_services  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from portal.releases import demo  # noqa: E402
+from portal.releases.models import Release, Stage  # noqa: E402
+
+PASSWORD = "correct horse battery staple"
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL (' + PG_URL.rsplit('@', 1)[-1] + ')' if PG_URL else 'SQLite (file per test)'}"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture
+def db_url(tmp_path) -> str:
+    if PG_URL:
+        _reset_postgres(PG_URL)
+        return PG_URL
+    return f"sqlite:///{tmp_path / 'portal.db'}"
+
+
+@pytest.fixture
+def app_config(tmp_path, db_url) -> dict:
+    """Settings a test may change before the app is built."""
+    return {"SQLALCHEMY_DATABASE_URI": db_url, "UPLOAD_FOLDER": str(tmp_path / "evidence")}
+
+
+@pytest.fixture
+def app(app_config):
+    config = type("PerTestConfig", (TestConfig,), app_config)
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+class PortalClient:
+    """A test client that signs in as a user and sends forms with their CSRF token."""
+
+    def __init__(self, app):
+        self.app = app
+        self.http = app.test_client()
+        self.user = None
+
+    def __getattr__(self, name):
+        return getattr(self.http, name)
+
+    def csrf_token(self) -> str:
+        page = self.http.get("/login" if self.user is None else "/tasks")
+        match = CSRF_RE.search(page.get_data(as_text=True))
+        assert match, "no CSRF token on the page"
+        return match.group(1)
+
+    def post_form(self, url: str, data: dict | None = None, *, htmx: bool = False, token: bool = True, **kw):
+        data = dict(data or {})
+        headers = dict(kw.pop("headers", {}))
+        if token:
+            data.setdefault("csrf_token", self.csrf_token())
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self.http.post(url, data=data, headers=headers, **kw)
+
+    def login(self, user, password: str = PASSWORD):
+        self.user = None
+        response = self.post_form("/login", {"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        self.user = user
+        return response
+
+    def logout(self):
+        self.post_form("/logout")
+        self.user = None
+
+
+@pytest.fixture
+def client(app) -> PortalClient:
+    return PortalClient(app)
+
+
+@pytest.fixture
+def make_user(app):
+    """Builder: make_user(Role.DCC, chair=True, admin=False, email=None) -> User (password PASSWORD)."""
+    counter = {"n": 0}
+
+    def build(role: Role = Role.SECAS, *, chair: bool = False, admin: bool = False, email: str | None = None,
+              name: str | None = None, organisation: str | None = None, active: bool = True):
+        counter["n"] += 1
+        with app.app_context():
+            user, _ = auth_services.create_user(
+                None, email=email or f"{role.value}{counter['n']}@example.org",
+                name=name or f"{role.label} person {counter['n']}", organisation=organisation or role.label,
+                role=role, password=PASSWORD, is_admin=admin, is_chair=chair, must_change_password=False)
+            user.active = active
+            db.session.commit()
+            db.session.refresh(user)
+            db.session.expunge(user)
+        return user
+
+    return build
+
+
+@pytest.fixture
+def make_release(app):
+    """Builder: the February 2021 demo release, optionally put straight into a stage for a test's set-up."""
+
+    def build(stage: Stage = Stage.DRAFT) -> Release:
+        with app.app_context():
+            release, _ = demo.load_demo_release()
+            release.stage = stage
+            db.session.commit()
+            db.session.refresh(release)
+            db.session.expunge(release)
+        return release
+
+    return build
+
+
+@pytest.fixture
+def users(make_user):
+    """One user of each kind the workflow needs."""
+    return {
+        "secas": make_user(Role.SECAS, admin=True, name="Sam Admin"),
+        "dcc": make_user(Role.DCC),
+        "opsg_chair": make_user(Role.OPSG, chair=True),
+        "opsg": make_user(Role.OPSG),
+        "panel_chair": make_user(Role.PANEL, chair=True),
+        "panel": make_user(Role.PANEL),
+    }
+
+
+@pytest.fixture
+def login(client):
+    """login(user) signs the shared client in as `user` and returns it."""
+
+    def do(user):
+        client.login(user)
+        return client
+
+    return do
