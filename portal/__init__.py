@@ -6,6 +6,7 @@ import logging
 import uuid
 
 from flask import Flask, g, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
@@ -14,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import access, timeutil
 from .extensions import csrf, db, htmx, login_manager, migrate
+from .releases.tasks import tasks_for
 
 log = logging.getLogger("portal")
 
@@ -76,7 +78,7 @@ def _register_template_helpers(app: Flask) -> None:
             "Role": access.Role,
             "htmx_headers": json.dumps({"X-CSRFToken": generate_csrf()}),
             "today": timeutil.today(),
-            "task_count": 0,
+            "task_count": len(tasks_for(current_user)) if current_user.is_authenticated else 0,
         }
 
 

@@ -1,9 +1,11 @@
 """Release list, release page, my tasks."""
 import sqlalchemy as sa
 from flask import Blueprint, render_template
+from flask_login import current_user
 
 from ..access import Role, roles_required
 from ..extensions import db
+from .tasks import tasks_for
 from .models import Release
 
 bp = Blueprint("releases", __name__)
@@ -26,4 +28,4 @@ def show(code: str):
 @bp.get("/tasks")
 @roles_required(*Role)
 def my_tasks():
-    return render_template("releases/tasks.html", tasks=[])
+    return render_template("releases/tasks.html", tasks=tasks_for(current_user))
