@@ -30,6 +30,13 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") == "1"
     MAIL_FROM = os.environ.get("MAIL_FROM", "sec-release-portal@localhost")
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)
+    # A message is retried with backoff (1, 2, 4... minutes, at most 6 hours) up to this many times.
+    MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 10)
+    # The portal's public address, for links in emails (e.g. https://releases.example.org).
+    PORTAL_URL = os.environ.get("PORTAL_URL", "")
+    # `flask portal send-reminders` reminds of milestones due within this many Working Days.
+    REMINDER_WORKING_DAYS = _int("REMINDER_WORKING_DAYS", 3)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True

@@ -11,9 +11,11 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from werkzeug.exceptions import HTTPException
 
 from . import access, timeutil
+from .evidence.storage import UploadRequest
 from .extensions import csrf, db, htmx, login_manager, migrate
 from .releases.tasks import tasks_for
 
@@ -23,6 +25,8 @@ log = logging.getLogger("portal")
 def create_app(config_class) -> Flask:
     app = Flask(__name__, static_folder="../static", template_folder="../templates",
                 instance_relative_config=False)
+    # Uploaded file parts stream into hashed temp files in the upload folder (portal/evidence/storage.py).
+    app.request_class = UploadRequest
     app.config.from_object(config_class)
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set outside development and tests")
@@ -58,9 +62,13 @@ def _register_blueprints(app: Flask) -> None:
     from .criteria.views import bp as criteria_bp
     from .decisions.views import bp as decisions_bp
     from .evidence.views import bp as evidence_bp
+    from .ops.views import bp as ops_bp
+    from .auth.totp_views import bp as totp_bp
     from .releases.views import bp as releases_bp
+    from .notifications.views import bp as notifications_bp
 
-    for bp in (auth_bp, releases_bp, evidence_bp, criteria_bp, decisions_bp, audit_bp):
+    for bp in (auth_bp, totp_bp, releases_bp, evidence_bp, criteria_bp, decisions_bp, audit_bp, ops_bp,
+               notifications_bp):
         app.register_blueprint(bp)
 
 
@@ -98,8 +106,8 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(access.PortalError)
     def portal_error(err: access.PortalError):
-        if err.status == 403:
-            log.warning("refused", extra={"path": request.path, "reason": err.message})
+        if err.status in (403, 409):
+            log.warning("refused", extra={"status": err.status, "reason": err.message})
         db.session.rollback()
         return _render_error(err.status, titles.get(err.status, "Error"), err.message)
 
@@ -125,19 +133,34 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception):
-        db.session.rollback()
-        log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", "")})
-        if isinstance(err, (OperationalError, InterfaceError)):
+        database_down = isinstance(err, (OperationalError, InterfaceError, SATimeoutError)) or getattr(
+            err, "connection_invalidated", False)
+        try:
+            db.session.rollback()
+        except Exception:  # the connection may be gone; the pool replaces it on the next request
+            db.session.invalidate()
+        if database_down:
+            # Render as anonymous: loading the user (nav, task count) would need the database again.
+            g._login_user = login_manager.anonymous_user()
+            log.error("database unavailable", extra={"reason": f"{type(err).__name__}: {err}"[:500]})
             return _render_error(503, "The service is temporarily unavailable",
-                                 "The portal cannot reach its database. Try again in a few minutes.")
+                                 "The portal cannot reach its database. Nothing you sent was saved. "
+                                 "Try again in a few minutes.")
+        log.exception("unhandled error")
         return _render_error(500, "Sorry, there is a problem with the service", "Try again later.")
 
 
 def _register_cli(app: Flask) -> None:
     from .audit.cli import audit_cli
     from .auth.cli import users_cli
+    from .ops.cli import backup_command, restore_command
+    from .notifications.cli import deliver_mail, send_reminders_command
     from .releases.cli import portal_cli
 
+    portal_cli.add_command(backup_command)
+    portal_cli.add_command(restore_command)
+    portal_cli.add_command(deliver_mail)
+    portal_cli.add_command(send_reminders_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(portal_cli)
     app.cli.add_command(audit_cli)

@@ -36,7 +36,9 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        # A deactivated account loses its open sessions at once, not only at its next sign-in.
+        return user if user is not None and user.active else None
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -97,3 +97,8 @@ def verify_chain() -> ChainReport:
             return ChainReport(False, checked, prev_hash, event.id, "its content was changed after it was written")
         prev_hash, checked, expected_id = event.hash, checked + 1, expected_id + 1
     return ChainReport(True, checked, prev_hash)
+
+
+def chain_status() -> ChainReport:
+    """Verify the chain now (nothing is cached: a stored 'verified' flag could itself be forged)."""
+    return verify_chain()

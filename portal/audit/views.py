@@ -1,12 +1,71 @@
-"""The audit trail pages."""
-from flask import Blueprint, render_template
+"""The audit trail pages: a release's trail for every signed-in role, the portal-wide trail for admins."""
+from flask import Blueprint, render_template, request, url_for
+
+import sqlalchemy as sa
 
 from ..access import Role, roles_required
+from ..extensions import db, htmx
+from ..releases.models import Release
+from . import models  # noqa: F401  (create_app must see the audit tables)
+from .forms import TrailFilterForm
+from .services import chain_status
+from .trail import TrailFilters, filter_choices, trail_page
 
 bp = Blueprint("audit", __name__)
+
+_CURSORS = ("before", "after")
 
 
 @bp.get("/audit")
 @roles_required(Role.SECAS, admin=True)
 def portal_trail():
-    return render_template("audit/trail.html")
+    return _render_trail(None)
+
+
+@bp.get("/releases/<code>/audit")
+@roles_required(*Role)
+def release_trail(code: str):
+    return _render_trail(_release(code))
+
+
+@bp.get("/releases/<code>/audit/chain")
+@roles_required(*Role)
+def release_chain_status(code: str):
+    """The chain-status fragment, loaded lazily by the release page (verifying takes a moment)."""
+    return render_template("audit/_chain_status.html", release=_release(code), chain=chain_status())
+
+
+def _release(code: str) -> Release:
+    return db.first_or_404(sa.select(Release).where(Release.code == code))
+
+
+def _render_trail(release: Release | None):
+    form = TrailFilterForm(request.args)
+    for name, choices in filter_choices(release.id if release else None).items():
+        form[name].choices = choices
+    filtering = any(k not in _CURSORS for k in request.args)
+    if filtering and not form.validate():
+        return render_template("audit/trail.html", release=release, form=form, page=None,
+                               chain=chain_status()), 422
+    filters = TrailFilters(
+        release_id=release.id if release else None,
+        person_id=int(form.person.data) if form.person.data else None,
+        role=form.role.data or None, action=form.kind.data or None,
+        date_from=form.date_from.data, date_to=form.date_to.data)
+    page = trail_page(filters, before=request.args.get("before", type=int),
+                      after=request.args.get("after", type=int))
+    # Paging links keep the filters.
+    kept = {k: v for k, v in request.args.to_dict(flat=False).items() if k not in _CURSORS}
+    endpoint = request.endpoint
+    links = {
+        "newer": url_for(endpoint, **kept, after=page.newer_than, **_code(release)) if page.newer_than else None,
+        "older": url_for(endpoint, **kept, before=page.older_than, **_code(release)) if page.older_than else None,
+    }
+    if htmx:
+        return render_template("audit/_events.html", release=release, page=page, links=links)
+    return render_template("audit/trail.html", release=release, form=form, page=page, links=links,
+                           chain=chain_status())
+
+
+def _code(release: Release | None) -> dict:
+    return {"code": release.code} if release else {}

@@ -99,13 +99,8 @@ def set_password(actor: User, user: User, password: str) -> None:
     record_event(actor, "user.password_set", f"{user.name} set a new password", obj=user)
 
 
-def authenticate(email: str, password: str, remote_addr: str, *, max_failures: int,
-                 lockout_minutes: int) -> User | None:
-    """Return the user for valid credentials, or None; raise TooManyAttempts when throttled.
-
-    Attempts are rows in the database, so the limit holds across workers.
-    """
-    email = normalise_email(email)[:254]
+def check_throttle(email: str, *, max_failures: int, lockout_minutes: int) -> None:
+    """Raise TooManyAttempts when `email` has failed too often since its last success (passwords and codes alike)."""
     window = dt.timedelta(minutes=lockout_minutes)
     since = utcnow() - window
     last_success = db.session.scalar(
@@ -123,6 +118,15 @@ def authenticate(email: str, password: str, remote_addr: str, *, max_failures: i
         unlock_at = as_utc(failures[-max_failures]) + window
         raise TooManyAttempts(max(1, math.ceil((unlock_at - utcnow()).total_seconds() / 60)))
 
+
+def authenticate(email: str, password: str, remote_addr: str, *, max_failures: int,
+                 lockout_minutes: int) -> User | None:
+    """Return the user for valid credentials, or None; raise TooManyAttempts when throttled.
+
+    Attempts are rows in the database, so the limit holds across workers.
+    """
+    email = normalise_email(email)[:254]
+    check_throttle(email, max_failures=max_failures, lockout_minutes=lockout_minutes)
     user = db.session.scalar(sa.select(User).where(User.email == email))
     if user is None:
         _spend_verify_time()

@@ -1,6 +1,7 @@
 """Sign in and out, first-login password, and the SECAS admin's user pages."""
 from __future__ import annotations
 
+import logging
 import time
 from urllib.parse import urlsplit
 
@@ -10,11 +11,13 @@ from flask_login import current_user, login_user, logout_user
 
 from ..access import PortalError, Role, public, roles_required
 from ..extensions import db
-from . import services
+from . import services, totp
 from .forms import EditUserForm, LoginForm, NewUserForm, SetPasswordForm
 from .models import User
+from .totp_views import start_second_factor
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger("portal.auth")
 
 
 def _safe_next(target: str | None) -> str:
@@ -54,8 +57,12 @@ def login():
             problem = (f"Too many attempts. Try again in {err.minutes} minute"
                        f"{'' if err.minutes == 1 else 's'}.")
             status = 429
+            log.warning("login refused", extra={"reason": "too many attempts", "email": form.email.data[:254]})
         else:
             db.session.commit()
+            if user and totp.is_enrolled(user):
+                start_second_factor(user, _safe_next(request.args.get("next")))
+                return redirect(url_for("totp.login_code"))
             if user:
                 session.clear()  # a new session at login
                 login_user(user)
@@ -63,6 +70,8 @@ def login():
                 return redirect(_safe_next(request.args.get("next")))
             problem = "Enter a correct email address and password."
             status = 401
+            log.warning("login failed", extra={"reason": "wrong email, password or inactive account",
+                                               "email": form.email.data[:254]})
     elif form.errors:
         status = 422
     return render_template("auth/login.html", form=form, problem=problem), status

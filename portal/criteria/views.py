@@ -1,4 +1,228 @@
-"""Views: parse, authorise, call a service, render."""
-from flask import Blueprint
+"""Views: the criteria overview and criterion page, assessments and evidence requests (parse, authorise, call a
+service, render)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..access import Invalid, NotFound, Role, roles_required
+from ..evidence import services as evidence_services
+from ..evidence.forms import StatementForm, SubmitEvidenceForm, UploadForm, WithdrawForm
+from ..extensions import db, htmx
+from ..releases.models import Release, Stage
+from ..signatures import WrongPassword
+from . import models, services  # noqa: F401 - models registers the tables with create_app
+from .forms import AnswerForm, AssessmentForm, CloseRequestForm, RequestForm
+from .models import AssessmentKind, AssessmentStatus, EvidenceRequest
 
 bp = Blueprint("criteria", __name__)
+CHANGED = {"HX-Trigger": "criterion-changed"}
+
+
+def _release_or_404(code: str) -> Release:
+    return db.first_or_404(sa.select(Release).where(Release.code == code))
+
+
+def _request_or_404(criterion, request_id: int) -> EvidenceRequest:
+    found = db.session.get(EvidenceRequest, request_id)
+    if found is None or found.criterion_id != criterion.id:
+        raise NotFound("There is no such evidence request on this criterion.")
+    return found
+
+
+# --- Contexts for each fragment (the page includes them all) -------------------------------------------
+
+def evidence_context(criterion, upload_form=None, statement_form=None, errors=None) -> dict:
+    statement = evidence_services.statement_for(criterion)
+    return {
+        "criterion": criterion, "files": evidence_services.all_files(criterion), "statement": statement,
+        "can_change": evidence_services.can_change(current_user, criterion),
+        "locked_reason": evidence_services.why_locked(criterion),
+        "upload_form": upload_form or UploadForm(formdata=None),
+        "statement_form": statement_form or StatementForm(formdata=None, text=statement.text if statement else ""),
+        "withdraw_form": WithdrawForm(formdata=None), "upload_errors": errors,
+        "max_upload_mb": evidence_services.max_upload_mb(),
+    }
+
+
+def assessment_context(criterion, form=None, errors=None) -> dict:
+    stage = criterion.release.stage
+    default_kind = AssessmentKind.FINAL if stage == Stage.OPSG_REVIEW else AssessmentKind.PRELIMINARY
+    return {
+        "criterion": criterion, "assessments": services.assessments_of(criterion),
+        "can_assess": current_user.role == Role.OPSG and stage in (Stage.EVIDENCE, Stage.OPSG_REVIEW)
+        and not evidence_services.is_locked(criterion),
+        "final_blocked": services.why_cannot_assess(criterion, AssessmentKind.FINAL),
+        "assessment_form": form or AssessmentForm(formdata=None, kind=default_kind.value),
+        "assessment_errors": errors,
+    }
+
+
+def requests_context(criterion, form=None, answer_form=None, errors=None) -> dict:
+    thread = services.requests_of(criterion)
+    return {
+        "criterion": criterion, "thread": thread, "open_request": services.open_request(criterion),
+        "answer_files": {r.id: services.answer_files(r) for r in thread},
+        "is_opsg": current_user.role == Role.OPSG,
+        "requests_closed": evidence_services.why_locked(criterion),
+        "can_answer": evidence_services.can_change(current_user, criterion),
+        "request_form": form or RequestForm(formdata=None),
+        "answer_form": answer_form or AnswerForm(formdata=None),
+        "close_form": CloseRequestForm(formdata=None), "request_errors": errors,
+    }
+
+
+def page_context(subject, **overrides) -> dict:
+    """The whole criterion page; `overrides` carry one region's form state (with errors)."""
+    context = {"release": subject.release, "grid": services.readiness_grid(subject.release)}
+    context.update(evidence_context(subject))
+    context.update(assessment_context(subject))
+    context.update(requests_context(subject))
+    context.update(overrides)
+    return context
+
+
+def render_region(criterion, fragment: str, context: dict, status: int = 200):
+    """The fragment for HTMX, else the whole criterion page with this region's state."""
+    if htmx:
+        return render_template(fragment, **context), status, ({} if status >= 400 else CHANGED)
+    return render_template("criteria/criterion.html", **page_context(criterion, **context)), status
+
+
+def done(criterion, fragment: str, context: dict, message: str):
+    """After a change: the refreshed fragment (and an event for the other regions), or 303 to the page."""
+    if htmx:
+        return render_template(fragment, **context), 200, CHANGED
+    flash(message, "success")
+    return redirect(url_for("criteria.show", code=criterion.release.code, number=criterion.number), 303)
+
+
+# --- Pages ---------------------------------------------------------------------------------------------
+
+@bp.get("/releases/<code>/criteria")
+@roles_required(*Role)
+def index(code: str):
+    release = _release_or_404(code)
+    submissions = {role: evidence_services.submission_for(release, role)
+                   for role in evidence_services.owning_roles(release)}
+    return render_template(
+        "criteria/index.html", release=release, grid=services.readiness_grid(release),
+        latest=services.latest_assessments(release), submissions=submissions,
+        timeliness={r: evidence_services.timeliness(s) for r, s in submissions.items() if s},
+        submit_reason=evidence_services.why_role_cannot_submit(release, current_user.role)
+        if current_user.role in submissions else None,
+        can_submit=current_user.role in submissions
+        and evidence_services.why_role_cannot_submit(release, current_user.role) is None,
+        submit_form=SubmitEvidenceForm(formdata=None), deadline=evidence_services.evidence_deadline(release))
+
+
+@bp.get("/releases/<code>/criteria/grid")
+@roles_required(*Role)
+def grid(code: str):
+    return render_template("criteria/_readiness_grid.html", grid=services.readiness_grid(_release_or_404(code)))
+
+
+@bp.get("/releases/<code>/criteria/<int:number>")
+@roles_required(*Role)
+def show(code: str, number: int):
+    criterion = evidence_services.find_criterion(code, number)
+    return render_template("criteria/criterion.html", **page_context(criterion))
+
+
+# --- Assessments ---------------------------------------------------------------------------------------
+
+@bp.get("/releases/<code>/criteria/<int:number>/assessments")
+@roles_required(*Role)
+def assessments(code: str, number: int):
+    criterion = evidence_services.find_criterion(code, number)
+    return render_template("criteria/_assessment.html", **assessment_context(criterion))
+
+
+@bp.post("/releases/<code>/criteria/<int:number>/assessments")
+@roles_required(Role.OPSG)
+def assess(code: str, number: int):
+    criterion = evidence_services.find_criterion(code, number)
+    form = AssessmentForm()
+    if not form.validate_on_submit():
+        return render_region(criterion, "criteria/_assessment.html", assessment_context(criterion, form), 422)
+    try:
+        services.assess_criterion(current_user, criterion, AssessmentStatus(form.status.data), form.rationale.data,
+                                  AssessmentKind(form.kind.data), form.password.data or "")
+    except Invalid as err:
+        db.session.rollback()
+        href = "#password" if isinstance(err, WrongPassword) else "#rationale"
+        if isinstance(err, WrongPassword):
+            form.password.errors = [err.message]
+        errors = [{"text": err.message, "href": href}]
+        return render_region(criterion, "criteria/_assessment.html", assessment_context(criterion, form, errors), 422)
+    db.session.commit()
+    return done(criterion, "criteria/_assessment.html", assessment_context(criterion), "Assessment recorded.")
+
+
+# --- Evidence requests ---------------------------------------------------------------------------------
+
+@bp.get("/releases/<code>/criteria/<int:number>/requests")
+@roles_required(*Role)
+def requests(code: str, number: int):
+    criterion = evidence_services.find_criterion(code, number)
+    return render_template("criteria/_requests.html", **requests_context(criterion))
+
+
+@bp.post("/releases/<code>/criteria/<int:number>/requests")
+@roles_required(Role.OPSG)
+def open_request(code: str, number: int):
+    criterion = evidence_services.find_criterion(code, number)
+    form = RequestForm()
+    if not form.validate_on_submit():
+        return render_region(criterion, "criteria/_requests.html", requests_context(criterion, form), 422)
+    services.request_evidence(current_user, criterion, form.question.data, form.due_on.data)
+    db.session.commit()
+    return done(criterion, "criteria/_requests.html", requests_context(criterion), "Evidence requested.")
+
+
+@bp.post("/releases/<code>/criteria/<int:number>/requests/<int:request_id>/again")
+@roles_required(Role.OPSG)
+def ask_again(code: str, number: int, request_id: int):
+    criterion = evidence_services.find_criterion(code, number)
+    evidence_request = _request_or_404(criterion, request_id)
+    form = RequestForm()
+    if not form.validate_on_submit():
+        return render_region(criterion, "criteria/_requests.html", requests_context(criterion, form), 422)
+    services.ask_again(current_user, evidence_request, form.question.data, form.due_on.data)
+    db.session.commit()
+    return done(criterion, "criteria/_requests.html", requests_context(criterion), "Asked again.")
+
+
+@bp.post("/releases/<code>/criteria/<int:number>/requests/<int:request_id>/close")
+@roles_required(Role.OPSG)
+def close_request(code: str, number: int, request_id: int):
+    criterion = evidence_services.find_criterion(code, number)
+    evidence_request = _request_or_404(criterion, request_id)
+    if not CloseRequestForm().validate_on_submit():
+        return render_region(criterion, "criteria/_requests.html", requests_context(criterion), 422)
+    services.close_request(current_user, evidence_request)
+    db.session.commit()
+    return done(criterion, "criteria/_requests.html", requests_context(criterion), "Request closed.")
+
+
+@bp.post("/releases/<code>/criteria/<int:number>/requests/<int:request_id>/answer")
+@roles_required(Role.DCC, Role.SECAS)
+def answer_request(code: str, number: int, request_id: int):
+    criterion = evidence_services.find_criterion(code, number)
+    evidence_request = _request_or_404(criterion, request_id)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        return render_region(criterion, "criteria/_requests.html", requests_context(criterion, answer_form=form), 422)
+    upload = request.files.get("file")
+    staged = upload.stream if upload and upload.filename else None
+    try:
+        services.answer_request(current_user, evidence_request, form.comment.data, staged,
+                                upload.filename if staged else None, form.description.data or "")
+    except Invalid as err:
+        db.session.rollback()
+        errors = [{"text": err.message, "href": "#comment"}]
+        return render_region(criterion, "criteria/_requests.html",
+                             requests_context(criterion, answer_form=form, errors=errors), 422)
+    db.session.commit()
+    return done(criterion, "criteria/_requests.html", requests_context(criterion), "Answer sent.")

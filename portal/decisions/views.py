@@ -1,4 +1,305 @@
 """Views: parse, authorise, call a service, render."""
-from flask import Blueprint
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import Blueprint, make_response, redirect, render_template, url_for
+from flask_login import current_user
+
+from ..access import Invalid, NotFound, Role, roles_required
+from ..auth.models import User
+from ..extensions import db, htmx
+from ..releases.models import Release, ScopeStatus, Stage
+from ..timeutil import UK
+from . import models, services  # noqa: F401  (models: registers the tables with create_app)
+from .forms import (AlternateForm, BallotForm, CloseVoteForm, ConfirmationForm, ConflictForm, DecisionForm,
+                    OpenVoteForm, ReassessmentForm, RecommendationForm, ReplanForm)
+from .guards import latest_vote
+from .models import Choice, ConfirmationKind, RecommendationKind
 
 bp = Blueprint("decisions", __name__)
+
+
+def _release(code: str) -> Release:
+    return db.first_or_404(sa.select(Release).where(Release.code == code))
+
+
+def _done(endpoint: str, code: str):
+    return redirect(url_for(endpoint, code=code), 303)
+
+
+def _problem(err: Invalid, field_id: str) -> list[dict]:
+    db.session.rollback()
+    return [{"text": err.message, "href": f"#{field_id}"}]
+
+
+@bp.get("/releases/<code>/decision")
+@roles_required(*Role)
+def decision(code: str):
+    release = _release(code)
+    return render_template("decisions/decision.html", release=release,
+                           decision=services.decision_summary(release, current_user))
+
+
+# --- Recommendation (OpsG chair) -------------------------------------------------------------------
+
+@bp.route("/releases/<code>/recommendation", methods=["GET", "POST"])
+@roles_required(Role.OPSG)
+def recommendation(code: str):
+    release = _release(code)
+    form = RecommendationForm()
+    problem = None
+    if form.validate_on_submit():
+        try:
+            services.record_recommendation(current_user, release, kind=RecommendationKind(form.kind.data),
+                                           conditions=(form.conditions.data or "").splitlines(),
+                                           reasons=form.reasons.data, password=form.password.data)
+        except Invalid as err:
+            problem = _problem(err, "password" if "password" in err.message else "reasons")
+        else:
+            db.session.commit()
+            return _done("decisions.decision", code)
+    status = 422 if form.errors or problem else 200
+    return render_template("decisions/recommendation.html", release=release, form=form, problem=problem,
+                           decision=services.decision_summary(release, current_user)), status
+
+
+# --- The vote --------------------------------------------------------------------------------------
+
+def _vote_page(release: Release, status: int = 200, *, problem=None, template: str = "decisions/vote.html",
+               **forms):
+    """The vote page (or, for htmx, the ballot panel) with any submitted form bound to show its errors."""
+    vote = latest_vote(release)
+    summary = services.decision_summary(release, current_user)
+    panel_users = db.session.scalars(sa.select(User).where(User.role == Role.PANEL, User.active,
+                                                           User.id != current_user.id).order_by(User.name)).all()
+    alternate_form = forms.get("alternate_form") or AlternateForm(formdata=None)
+    alternate_form.alternate_id.choices = [(u.id, u.name) for u in panel_users]
+    seats = services.seats(vote, current_user) if vote and vote.is_open else []
+    own_seat = next((m for m in vote.members if m.member_id == current_user.id), None) if vote else None
+    ballot_forms = []
+    for seat in seats:
+        form = forms.get("ballot_form") if forms.get("ballot_seat") == seat.member_id else None
+        if form is None:
+            form = BallotForm(formdata=None, member_id=seat.member_id)
+        ballot_forms.append((seat, form))
+    context = dict(
+        release=release, vote=vote, decision=summary, tally=summary.tally, problem=problem,
+        can_open=(current_user.role == Role.PANEL and current_user.is_chair and release.stage == Stage.OPSG_REVIEW),
+        open_form=forms.get("open_form") or OpenVoteForm(formdata=None),
+        ballot_forms=ballot_forms, own_seat=own_seat,
+        my_ballots={b.member_id: b for b in services.current_ballots(vote)
+                    if b.cast_by_id == current_user.id} if vote else {},
+        alternate_form=alternate_form, conflict_form=forms.get("conflict_form") or ConflictForm(formdata=None),
+        close_form=CloseVoteForm(formdata=None),
+        decision_form=forms.get("decision_form") or DecisionForm(formdata=None),
+        ballots=services.current_ballots(vote) if vote and not vote.is_open else [],
+        ballot_seat=forms.get("ballot_seat"), Choice=Choice,
+    )
+    return render_template(template, **context), status
+
+
+def _open_vote_or_404(release: Release):
+    vote = latest_vote(release)
+    if vote is None:
+        raise NotFound("The Panel vote has not been opened.")
+    return vote
+
+
+@bp.get("/releases/<code>/vote")
+@roles_required(*Role)
+def vote(code: str):
+    return _vote_page(_release(code))
+
+
+@bp.get("/releases/<code>/vote/tally")
+@roles_required(*Role)
+def vote_tally(code: str):
+    release = _release(code)
+    vote = _open_vote_or_404(release)
+    return render_template("decisions/_vote_tally.html", release=release, vote=vote,
+                           tally=services.count_vote(vote))
+
+
+def _parse_closing_time(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        local = dt.datetime.strptime(text.strip(), "%d/%m/%Y %H:%M")
+    except ValueError:
+        raise Invalid("Enter a real closing time like 17/02/2021 17:00") from None
+    return local.replace(tzinfo=UK).astimezone(dt.timezone.utc)
+
+
+@bp.post("/releases/<code>/vote/open")
+@roles_required(Role.PANEL)
+def open_vote(code: str):
+    release = _release(code)
+    form = OpenVoteForm()
+    if not form.validate_on_submit():
+        return _vote_page(release, 422, open_form=form)
+    try:
+        services.open_vote(current_user, release, closes_at=_parse_closing_time(form.closes_at.data))
+    except Invalid as err:
+        return _vote_page(release, 422, open_form=form, problem=_problem(err, "closes_at"))
+    db.session.commit()
+    return _done("decisions.vote", code)
+
+
+@bp.post("/releases/<code>/vote/ballot")
+@roles_required(Role.PANEL)
+def cast_vote(code: str):
+    release = _release(code)
+    vote = _open_vote_or_404(release)
+    form = BallotForm()
+    seat = form.member_id.data if isinstance(form.member_id.data, int) else None
+    template = "decisions/_ballot_panel.html" if htmx else "decisions/vote.html"
+    if not form.validate_on_submit():
+        return _vote_page(release, 422, ballot_form=form, ballot_seat=seat, template=template)
+    try:
+        services.cast_vote(current_user, vote, member_id=form.member_id.data, choice=Choice(form.choice.data),
+                           comment=form.comment.data or "", password=form.password.data)
+    except Invalid as err:
+        return _vote_page(release, 422, ballot_form=form, ballot_seat=seat, template=template,
+                          problem=_problem(err, f"password-{seat}"))
+    db.session.commit()
+    if htmx:
+        response = make_response(_vote_page(release, template=template))
+        response.headers["HX-Trigger"] = "vote-changed"
+        return response
+    return _done("decisions.vote", code)
+
+
+@bp.post("/releases/<code>/vote/alternate")
+@roles_required(Role.PANEL)
+def appoint_alternate(code: str):
+    release = _release(code)
+    vote = _open_vote_or_404(release)
+    form = AlternateForm()
+    form.alternate_id.choices = [(u.id, u.name) for u in db.session.scalars(
+        sa.select(User).where(User.role == Role.PANEL, User.active))]
+    if not form.validate_on_submit():
+        return _vote_page(release, 422, alternate_form=form)
+    try:
+        services.appoint_alternate(current_user, vote, db.session.get(User, form.alternate_id.data))
+    except Invalid as err:
+        return _vote_page(release, 422, alternate_form=form, problem=_problem(err, "alternate_id"))
+    db.session.commit()
+    return _done("decisions.vote", code)
+
+
+@bp.post("/releases/<code>/vote/conflict")
+@roles_required(Role.PANEL)
+def declare_conflict(code: str):
+    release = _release(code)
+    vote = _open_vote_or_404(release)
+    form = ConflictForm()
+    if not form.validate_on_submit():
+        return _vote_page(release, 422, conflict_form=form)
+    services.declare_conflict(current_user, vote, form.note.data)
+    db.session.commit()
+    return _done("decisions.vote", code)
+
+
+@bp.post("/releases/<code>/vote/close")
+@roles_required(Role.PANEL)
+def close_vote(code: str):
+    release = _release(code)
+    vote = _open_vote_or_404(release)
+    form = CloseVoteForm()
+    if not form.validate_on_submit():
+        return _vote_page(release, 422)
+    services.close_vote(current_user, vote)
+    db.session.commit()
+    return _done("decisions.vote", code)
+
+
+@bp.post("/releases/<code>/vote/decision")
+@roles_required(Role.PANEL)
+def record_decision(code: str):
+    release = _release(code)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        return _vote_page(release, 422, decision_form=form)
+    try:
+        services.record_decision(current_user, release, reasons=form.reasons.data, password=form.password.data)
+    except Invalid as err:
+        return _vote_page(release, 422, decision_form=form, problem=_problem(err, "password"))
+    db.session.commit()
+    return _done("decisions.decision", code)
+
+
+# --- Go-live (SECAS, DCC) --------------------------------------------------------------------------
+
+@bp.route("/releases/<code>/go-live", methods=["GET", "POST"])
+@roles_required(Role.SECAS, Role.DCC)
+def go_live(code: str):
+    release = _release(code)
+    form = ConfirmationForm()
+    problem = None
+    if form.validate_on_submit():
+        try:
+            services.confirm_go_live(current_user, release, ConfirmationKind(form.kind.data),
+                                     password=form.password.data, sec_version=form.sec_version.data or "",
+                                     note=form.note.data or "")
+        except Invalid as err:
+            problem = _problem(err, "password" if "password" in err.message else "sec_version")
+        else:
+            db.session.commit()
+            return _done("decisions.decision", code)
+    status = 422 if form.errors or problem else 200
+    summary = services.decision_summary(release, current_user)
+    kinds = [k for k, role in services.CONFIRMATION_ROLES.items()
+             if role == current_user.role and k not in summary.confirmations]
+    return render_template("decisions/go_live.html", release=release, form=form, problem=problem, kinds=kinds,
+                           decision=summary, ConfirmationKind=ConfirmationKind), status
+
+
+# --- No-go: re-planning (SECAS) and re-assessment marks (OpsG) -------------------------------------
+
+@bp.route("/releases/<code>/replan", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def replan(code: str):
+    release = _release(code)
+    form = ReplanForm()
+    entries = [e for e in release.scope if e.status in (ScopeStatus.APPROVED, ScopeStatus.TARGETED)]
+    others = db.session.scalars(sa.select(Release).where(Release.id != release.id).order_by(Release.code)).all()
+    form.withdraw.choices = [(e.id, f"{e.mp.reference}: {e.mp.title}") for e in entries]
+    form.move_mp.choices = [(0, "No modification moves")] + [(e.id, e.mp.reference) for e in entries]
+    form.move_to.choices = [(0, "Choose a release")] + [(r.id, r.name) for r in others]
+    problem = None
+    if form.validate_on_submit():
+        changes = {entry_id: (ScopeStatus.WITHDRAWN, None) for entry_id in form.withdraw.data or []}
+        if form.move_mp.data:
+            changes[form.move_mp.data] = (ScopeStatus.MOVED, db.session.get(Release, form.move_to.data or 0))
+        try:
+            services.replan_release(current_user, release, new_go_live=form.new_go_live.data,
+                                    change_note=form.change_note.data, scope_changes=changes)
+        except Invalid as err:
+            problem = _problem(err, "new_go_live-day")
+        else:
+            db.session.commit()
+            return _done("decisions.decision", code)
+    status = 422 if form.errors or problem else 200
+    return render_template("decisions/replan.html", release=release, form=form, problem=problem), status
+
+
+@bp.route("/releases/<code>/reassessment", methods=["GET", "POST"])
+@roles_required(Role.OPSG)
+def reassessment(code: str):
+    release = _release(code)
+    form = ReassessmentForm()
+    form.criteria.choices = [(c.id, f"{c.number}. {c.text}") for c in release.criteria]
+    problem = None
+    if form.validate_on_submit():
+        try:
+            services.mark_for_reassessment(current_user, release, set(form.criteria.data))
+        except Invalid as err:
+            problem = _problem(err, "criteria")
+        else:
+            db.session.commit()
+            return _done("decisions.decision", code)
+    status = 422 if form.errors or problem else 200
+    return render_template("decisions/reassessment.html", release=release, form=form, problem=problem,
+                           decision=services.decision_summary(release, current_user)), status

@@ -2,13 +2,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
+from dataclasses import dataclass
 from typing import Any
+
+import sqlalchemy as sa
 
 from ..access import Conflict, Invalid, PermissionDenied, Role
 from ..audit.services import record_event
 from ..extensions import db
-from ..timeutil import today
-from .models import Release, RidVersion, Stage
+from ..timeutil import due_phrase, today
+from .models import (CostItem, Criterion, DocumentImpact, ImpactSummary, Milestone, MilestoneKind,
+                     ParticipantGroup, ParticipantImpact, Release, RidVersion, ScopeEntry, ScopeStatus,
+                     SecDocument, Stage)
+from .workflow import apply_transition
 
 # After these stages the RID is a closed record.
 RID_LOCKED_STAGES = frozenset({Stage.LIVE})
@@ -22,22 +29,27 @@ def rid_snapshot(release: Release) -> dict[str, Any]:
                         "about", "approved_mps_note", "targeted_mps_note", "change_requests_note",
                         "document_impacts_note", "other_codes_note", "test_strategy_note",
                         "user_testing_note", "dcc_costs_note", "secas_costs_note")}},
-        "scope": [{"mp": e.mp.reference, "title": e.mp.title, "url": e.mp.url, "status": str(e.status),
+        "scope": [{"id": e.id, "mp_id": e.mp_id, "mp": e.mp.reference, "title": e.mp.title, "url": e.mp.url, "status": str(e.status),
                    "cutoff_date": e.cutoff_date.isoformat() if e.cutoff_date else None,
                    "summary": e.summary, "moved_to": e.moved_to.code if e.moved_to else None}
                   for e in release.scope],
         "change_requests": [{"reference": c.reference, "title": c.title} for c in release.change_requests],
+        # The matrices' columns and rows, so a snapshot shows its matrices without the live tables.
+        "participant_groups": [{"id": g.id, "name": g.name} for g in db.session.scalars(
+            sa.select(ParticipantGroup).order_by(ParticipantGroup.position, ParticipantGroup.id))],
+        "sec_documents": [{"id": d.id, "name": d.name, "title": d.title} for d in db.session.scalars(
+            sa.select(SecDocument).order_by(SecDocument.position, SecDocument.id))],
         "participant_impacts": sorted([p.mp_id, p.group_id] for p in release.participant_impacts),
-        "impact_summaries": [{"kind": s.kind, "subject": s.subject, "text": s.text} for s in release.impact_summaries],
+        "impact_summaries": [{"id": s.id, "kind": s.kind, "subject": s.subject, "text": s.text} for s in release.impact_summaries],
         "document_impacts": sorted([d.mp_id, d.document_id] for d in release.document_impacts),
         "other_code_impacts": [{"code": o.code, "description": o.description} for o in release.other_code_impacts],
-        "milestones": [{"kind": str(m.kind), "due_on": m.due_on.isoformat(), "event": m.event, "notes": m.notes,
+        "milestones": [{"id": m.id, "kind": str(m.kind), "due_on": m.due_on.isoformat(), "event": m.event, "notes": m.notes,
                         "acting_role": str(m.acting_role)} for m in release.milestones],
         "test_phases": [{"phase": t.phase, "name": t.name, "applies": t.applies, "reason": t.reason}
                         for t in release.test_phases],
-        "cost_items": [{"party": c.party, "description": c.description, "amount_pence": c.amount_pence,
+        "cost_items": [{"id": c.id, "party": c.party, "description": c.description, "amount_pence": c.amount_pence,
                         "already_budgeted": c.already_budgeted} for c in release.cost_items],
-        "criteria": [{"number": c.number, "text": c.text, "owner_role": str(c.owner_role)} for c in release.criteria],
+        "criteria": [{"id": c.id, "number": c.number, "text": c.text, "owner_role": str(c.owner_role)} for c in release.criteria],
         "glossary": [{"acronym": g.acronym, "term": g.term} for g in release.glossary],
     }
 
@@ -89,3 +101,230 @@ def record_rid_change(actor, release: Release, change_note: str | None) -> RidVe
     if needs_change_note(release):
         return add_rid_version(actor, release, change_note or "")
     return None
+
+
+# --- Where the release stands: the timeline against the workflow ---------------------------------
+
+# The stages in the order a release moves through them; a Deferred release has had its Panel decision.
+STAGE_ORDER = {Stage.DRAFT: 0, Stage.EVIDENCE: 1, Stage.OPSG_REVIEW: 2, Stage.PANEL_VOTE: 3,
+               Stage.APPROVED: 4, Stage.DEFERRED: 4, Stage.LIVE: 5}
+
+# The one mapping of timeline events to workflow steps: a milestone is done once the release is past its stage.
+MILESTONE_STAGE = {
+    MilestoneKind.BASELINE: Stage.DRAFT,
+    MilestoneKind.EVIDENCE: Stage.EVIDENCE,
+    MilestoneKind.OPSG_REVIEW: Stage.OPSG_REVIEW,
+    MilestoneKind.PANEL_DECISION: Stage.PANEL_VOTE,
+    MilestoneKind.GO_LIVE: Stage.APPROVED,
+}
+
+
+def is_milestone_done(milestone, stage: Stage, on: dt.date) -> bool:
+    """A workflow milestone is done once the release has moved past its step; any other once its date passed."""
+    step = MILESTONE_STAGE.get(MilestoneKind(milestone.kind))
+    if step is None:
+        return milestone.due_on < on
+    return STAGE_ORDER[stage] > STAGE_ORDER[step]
+
+
+@dataclass(frozen=True)
+class MilestoneMark:
+    done: bool
+    is_next: bool
+    overdue: bool
+    phrase: str
+
+
+def timeline_marks(release: Release, on: dt.date | None = None) -> dict[int, MilestoneMark]:
+    """Each milestone's id → done / next / overdue against `on` (today by default)."""
+    on = on or today()
+    marks: dict[int, MilestoneMark] = {}
+    next_found = False
+    for milestone in release.milestones:
+        done = is_milestone_done(milestone, release.stage, on)
+        is_next = not done and not next_found
+        next_found = next_found or is_next
+        marks[milestone.id] = MilestoneMark(done=done, is_next=is_next, overdue=not done and milestone.due_on < on,
+                                            phrase="" if done else due_phrase(milestone.due_on, on))
+    return marks
+
+
+def next_milestone(release: Release, on: dt.date | None = None) -> Milestone | None:
+    """The next milestone not yet done: its event, acting role and date are the release's next deadline."""
+    on = on or today()
+    return next((m for m in release.milestones if not is_milestone_done(m, release.stage, on)), None)
+
+
+# --- Baselining ------------------------------------------------------------------------------------
+
+BASELINE_NOTE = "Baselined by the SEC Panel."
+
+
+def baseline_rid(actor, release: Release) -> RidVersion:
+    """The Panel chair baselines the RID: the release moves to evidence gathering and RID 1.0 is issued."""
+    apply_transition(release, "baseline", actor)
+    return add_rid_version(actor, release, BASELINE_NOTE, major=True, baseline=True)
+
+
+# Non-automatic transitions, each with the service that carries it out.
+TRANSITION_SERVICES = {"baseline": baseline_rid}
+
+
+# --- Editing the RID (SECAS) -----------------------------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    return value
+
+
+def _check_rid_edit(actor, release: Release, change_note: str | None) -> None:
+    check_can_edit_rid(release, actor)
+    if needs_change_note(release) and not (change_note or "").strip():
+        raise Invalid("Enter a change note: the RID is baselined, so this change makes a new RID version.")
+
+
+def _change_row(actor, release: Release, row, changes: dict[str, Any], change_note: str | None,
+                action: str, label: str) -> bool:
+    """Apply `changes` to one RID row, audit it and issue a new RID version once baselined. False if unchanged."""
+    _check_rid_edit(actor, release, change_note)
+    before = {k: _plain(getattr(row, k)) for k in changes}
+    after = {k: _plain(v) for k, v in changes.items()}
+    if before == after:
+        return False
+    for key, value in changes.items():
+        setattr(row, key, value)
+    db.session.flush()
+    record_event(actor, action, f"{label} changed", obj=row, release=release, before=before, after=after,
+                 note=(change_note or "").strip())
+    record_rid_change(actor, release, change_note)
+    return True
+
+
+def update_scope_entry(actor, release: Release, entry: ScopeEntry, *, status: ScopeStatus,
+                       cutoff_date: dt.date | None, summary: str, moved_to: Release | None,
+                       change_note: str | None = None) -> bool:
+    """Change a modification's place in the release's scope."""
+    if status == ScopeStatus.MOVED and moved_to is None:
+        raise Invalid("Choose the release the modification has moved to.")
+    if moved_to is not None and moved_to.id == release.id:
+        raise Invalid("A modification cannot move to the release it is already in.")
+    if status != ScopeStatus.MOVED:
+        moved_to = None
+    return _change_row(actor, release, entry, {
+        "status": status, "cutoff_date": cutoff_date, "summary": summary.strip(),
+        "moved_to_id": moved_to.id if moved_to else None,
+    }, change_note, "rid.scope_changed", f"Scope entry {entry.mp.reference}")
+
+
+def update_milestone(actor, release: Release, milestone: Milestone, *, due_on: dt.date, event: str, notes: str,
+                     acting_role: Role, change_note: str | None = None) -> bool:
+    """Change a timeline milestone's date, event, notes or acting role."""
+    return _change_row(actor, release, milestone, {
+        "due_on": due_on, "event": event.strip(), "notes": notes.strip(), "acting_role": acting_role,
+    }, change_note, "rid.milestone_changed", f"Milestone '{milestone.event}'")
+
+
+def update_criterion(actor, release: Release, criterion: Criterion, *, text: str, owner_role: Role,
+                     change_note: str | None = None) -> bool:
+    """Change an acceptance criterion's wording or owner."""
+    return _change_row(actor, release, criterion, {"text": text.strip(), "owner_role": owner_role},
+                       change_note, "rid.criterion_changed", f"Criterion {criterion.number}")
+
+
+def update_cost_item(actor, release: Release, item: CostItem, *, party: str, description: str, amount_pence: int,
+                     change_note: str | None = None) -> bool:
+    """Change a cost item's party, description or amount."""
+    if amount_pence < 0:
+        raise Invalid("A cost cannot be negative.")
+    return _change_row(actor, release, item, {
+        "party": party, "description": description.strip(), "amount_pence": amount_pence,
+    }, change_note, "rid.cost_changed", f"{item.party} cost")
+
+
+def update_impact_summary(actor, release: Release, summary: ImpactSummary, *, text: str,
+                          change_note: str | None = None) -> bool:
+    """Change the text of one impact summary."""
+    return _change_row(actor, release, summary, {"text": text.strip()}, change_note,
+                       "rid.impact_summary_changed", f"Impact summary for {summary.subject}")
+
+
+def _set_ticks(actor, release: Release, model, fixed: dict[str, int], free_key: str, wanted: set[int],
+               change_note: str | None, action: str, label: str) -> bool:
+    """Make one row of an impact matrix tick exactly `wanted`."""
+    _check_rid_edit(actor, release, change_note)
+    rows = db.session.scalars(sa.select(model).filter_by(release_id=release.id, **fixed)).all()
+    current = {getattr(r, free_key) for r in rows}
+    if current == wanted:
+        return False
+    for row in rows:
+        if getattr(row, free_key) not in wanted:
+            db.session.delete(row)
+    for key in sorted(wanted - current):
+        db.session.add(model(release_id=release.id, **fixed, **{free_key: key}))
+    db.session.flush()
+    db.session.expire(release)
+    record_event(actor, action, f"{label} changed", release=release,
+                 before={**fixed, free_key: sorted(current)}, after={**fixed, free_key: sorted(wanted)},
+                 note=(change_note or "").strip())
+    record_rid_change(actor, release, change_note)
+    return True
+
+
+def set_participant_impacts(actor, release: Release, entry: ScopeEntry, group_ids: set[int],
+                            change_note: str | None = None) -> bool:
+    """Tick exactly these participant groups for one modification."""
+    known = set(db.session.scalars(sa.select(ParticipantGroup.id)))
+    if not group_ids <= known:
+        raise Invalid("Choose participant groups from the list.")
+    return _set_ticks(actor, release, ParticipantImpact, {"mp_id": entry.mp_id}, "group_id", group_ids,
+                      change_note, "rid.participant_impacts_changed",
+                      f"Participant impacts of {entry.mp.reference}")
+
+
+def set_document_impacts(actor, release: Release, document: SecDocument, mp_ids: set[int],
+                         change_note: str | None = None) -> bool:
+    """Tick exactly these modifications for one SEC document."""
+    in_scope = {e.mp_id for e in release.scope}
+    if not mp_ids <= in_scope:
+        raise Invalid("Choose modifications that are in this release's scope.")
+    return _set_ticks(actor, release, DocumentImpact, {"document_id": document.id}, "mp_id", mp_ids,
+                      change_note, "rid.document_impacts_changed", f"Document impacts on {document.name}")
+
+
+def add_criterion(actor, release: Release, *, text: str, owner_role: Role,
+                  change_note: str | None = None) -> Criterion:
+    """Add an acceptance criterion, numbered after the last one."""
+    _check_rid_edit(actor, release, change_note)
+    number = (db.session.scalar(sa.select(sa.func.max(Criterion.number))
+                                .where(Criterion.release_id == release.id)) or 0) + 1
+    criterion = Criterion(release_id=release.id, number=number, text=text.strip(), owner_role=owner_role)
+    db.session.add(criterion)
+    db.session.flush()
+    db.session.expire(release)
+    record_event(actor, "rid.criterion_added", f"Criterion {number} added", obj=criterion, release=release,
+                 after={"number": number, "text": criterion.text, "owner_role": str(owner_role)},
+                 note=(change_note or "").strip())
+    record_rid_change(actor, release, change_note)
+    return criterion
+
+
+def add_milestone(actor, release: Release, *, kind: MilestoneKind, due_on: dt.date, event: str, notes: str,
+                  acting_role: Role, change_note: str | None = None) -> Milestone:
+    """Add a milestone to the implementation timeline."""
+    _check_rid_edit(actor, release, change_note)
+    position = (db.session.scalar(sa.select(sa.func.max(Milestone.position))
+                                  .where(Milestone.release_id == release.id)) or 0) + 1
+    milestone = Milestone(release_id=release.id, kind=kind, due_on=due_on, event=event.strip(),
+                          notes=notes.strip(), acting_role=acting_role, position=position)
+    db.session.add(milestone)
+    db.session.flush()
+    db.session.expire(release)
+    record_event(actor, "rid.milestone_added", f"Milestone '{milestone.event}' added", obj=milestone,
+                 release=release, after={"kind": str(kind), "due_on": due_on.isoformat(), "event": milestone.event,
+                                         "notes": milestone.notes, "acting_role": str(acting_role)},
+                 note=(change_note or "").strip())
+    record_rid_change(actor, release, change_note)
+    return milestone

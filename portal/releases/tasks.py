@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..decisions.tasks import decision_tasks
 from ..tasks import Task
 
-PROVIDERS = ()
+PROVIDERS = (decision_tasks,)
 
 
 def tasks_for(user) -> list[Task]:

@@ -1,12 +1,18 @@
-"""Release list, release page, my tasks."""
+"""Release list, release page, my tasks; SECAS edits the RID, the Panel chair baselines it."""
 import sqlalchemy as sa
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from ..access import Role, roles_required
-from ..extensions import db
+from ..criteria.services import readiness_grid
+from ..decisions.services import decision_summary
+from ..extensions import db, htmx
+from . import forms, services
 from .tasks import tasks_for
-from .models import Release
+from .models import (MilestoneKind, Release, RidVersion, ScopeEntry, ScopeStatus, SecDocument)
+from .rid_view import find_row, rid_view
+from .workflow import BY_NAME, transitions_from, why_not
 
 bp = Blueprint("releases", __name__)
 
@@ -14,18 +20,251 @@ bp = Blueprint("releases", __name__)
 @bp.get("/")
 @roles_required(*Role)
 def index():
-    releases = db.session.scalars(sa.select(Release).order_by(Release.planned_go_live.desc())).all()
-    return render_template("releases/index.html", releases=releases)
+    releases = db.session.scalars(sa.select(Release).order_by(Release.planned_go_live.desc())
+                                  .options(selectinload(Release.milestones))).all()
+    rows = [(release, services.next_milestone(release)) for release in releases]
+    return render_template("releases/index.html", rows=rows)
 
 
 @bp.get("/releases/<code>")
 @roles_required(*Role)
 def show(code: str):
-    release = db.first_or_404(sa.select(Release).where(Release.code == code))
-    return render_template("releases/show.html", release=release)
+    release = _load_release(code)
+    return render_template("releases/show.html", **_page_context(release),
+                           grid=readiness_grid(release), decision=decision_summary(release, current_user))
 
 
 @bp.get("/tasks")
 @roles_required(*Role)
 def my_tasks():
     return render_template("releases/tasks.html", tasks=tasks_for(current_user))
+
+
+# --- The release page and its RID ------------------------------------------------------------------
+
+def _load_release(code: str) -> Release:
+    """The release with every RID section loaded up front, so the page's queries do not grow with its rows."""
+    return db.first_or_404(sa.select(Release).where(Release.code == code).options(
+        selectinload(Release.scope).selectinload(ScopeEntry.moved_to),
+        *(selectinload(rel) for rel in (
+            Release.change_requests, Release.participant_impacts, Release.impact_summaries,
+            Release.document_impacts, Release.other_code_impacts, Release.milestones, Release.test_phases,
+            Release.cost_items, Release.criteria, Release.glossary, Release.rid_versions))))
+
+
+def _rid_context(release: Release) -> dict:
+    """What the RID section templates need for the live RID."""
+    return {"release": release, "rid": rid_view(services.rid_snapshot(release)),
+            "marks": services.timeline_marks(release), "editable": services.can_edit_rid(release, current_user),
+            "baselined": services.needs_change_note(release)}
+
+
+def _page_context(release: Release) -> dict:
+    actions = [(t, why_not(t, release, current_user)) for t in transitions_from(release.stage) if not t.automatic]
+    return {**_rid_context(release), "next_milestone": services.next_milestone(release), "actions": actions}
+
+
+@bp.post("/releases/<code>/transitions/<name>")
+@roles_required(*Role)
+def transition(code: str, name: str):
+    release = _load_release(code)
+    service = services.TRANSITION_SERVICES.get(name)
+    if service is None:
+        abort(404)
+    service(current_user, release)
+    db.session.commit()
+    flash(f"{BY_NAME[name].label}: done. The release is now at '{release.stage.label}'.", "success")
+    return redirect(url_for("releases.show", code=code), code=303)
+
+
+@bp.get("/releases/<code>/rid/<int:major>.<int:minor>")
+@roles_required(*Role)
+def rid_version(code: str, major: int, minor: int):
+    release = db.first_or_404(sa.select(Release).where(Release.code == code))
+    version = db.first_or_404(sa.select(RidVersion).filter_by(release_id=release.id, major=major, minor=minor))
+    rid = rid_view(version.snapshot) if version.snapshot else None
+    return render_template("releases/rid_version.html", release=release, version=version, rid=rid,
+                           marks={}, editable=False, baselined=False)
+
+
+# --- SECAS edits the RID: each row's form is a fragment for htmx and a page without JavaScript ------
+
+# kind → (template returned after a save, id of the section it replaces or None for the row itself, columns)
+RID_PARTS = {
+    "scope": ("releases/_scope.html", "rid-scope", 5),
+    "milestone": ("releases/_milestone_row.html", None, 6),
+    "summary": ("releases/_summary_row.html", None, 2),
+    "criterion": ("releases/_criteria.html", "rid-criteria", 3),
+    "cost": ("releases/_costs.html", "rid-costs", 5),
+    "participant": ("releases/_participant_row.html", None, 7),
+    "document": ("releases/_document_impacts.html", "rid-document-impacts", 6),
+}
+
+
+def _row_or_404(rows, row_id: int):
+    return next((row for row in rows if row.id == row_id), None) or abort(404)
+
+
+def _form_ok(form: forms.RidChangeForm, release: Release) -> bool:
+    ok = form.validate()
+    if services.needs_change_note(release) and not (form.change_note.data or "").strip():
+        form.change_note.errors = [*form.change_note.errors,
+                                   "Enter a change note: the RID is baselined, so this change makes a new version"]
+        ok = False
+    return ok
+
+
+def _saved(code: str, kind: str, row_id: int):
+    if not htmx:
+        return redirect(url_for("releases.show", code=code, _anchor=f"{kind}-{row_id}"), code=303)
+    template, section_id, _columns = RID_PARTS[kind]
+    context = _rid_context(_load_release(code))
+    if section_id is None:
+        return render_template(template, item=find_row(context["rid"], kind, row_id), **context)
+    response = make_response(render_template(template, **context))
+    response.headers.update({"HX-Retarget": f"#{section_id}", "HX-Reswap": "outerHTML"})
+    return response
+
+
+def _edit_rid(release: Release, form: forms.RidChangeForm, kind: str, row_id: int | None, save, title: str):
+    """GET shows the form; POST validates, calls one service through `save`, commits and answers."""
+    services.check_can_edit_rid(release, current_user)
+    status = 200
+    if request.method == "POST":
+        if _form_ok(form, release):
+            row_id = save(form) or row_id
+            db.session.commit()
+            return _saved(release.code, kind, row_id)
+        status = 422
+    template = "releases/_rid_edit_form.html" if htmx and row_id else "releases/rid_edit.html"
+    return render_template(template, release=release, form=form, kind=kind, row_id=row_id, title=title,
+                           baselined=services.needs_change_note(release), columns=RID_PARTS[kind][2]), status
+
+
+@bp.route("/releases/<code>/scope/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_scope_entry(code: str, row_id: int):
+    release = _load_release(code)
+    entry = _row_or_404(release.scope, row_id)
+    form = forms.ScopeEntryForm(obj=entry)
+    others = db.session.scalars(sa.select(Release).where(Release.id != release.id).order_by(Release.planned_go_live))
+    form.moved_to_id.choices = [("", "Not moved")] + [(str(r.id), r.name) for r in others]
+
+    def save(f):
+        moved_to = db.session.get(Release, f.moved_to_id.data) if f.moved_to_id.data else None
+        services.update_scope_entry(current_user, release, entry, status=ScopeStatus(f.status.data),
+                                    cutoff_date=f.cutoff_date.data, summary=f.summary.data, moved_to=moved_to,
+                                    change_note=f.change_note.data)
+    return _edit_rid(release, form, "scope", row_id, save, f"Change {entry.mp.reference} in the scope")
+
+
+@bp.route("/releases/<code>/milestones/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_milestone(code: str, row_id: int):
+    release = _load_release(code)
+    milestone = _row_or_404(release.milestones, row_id)
+    form = forms.MilestoneForm(obj=milestone)
+
+    def save(f):
+        services.update_milestone(current_user, release, milestone, due_on=f.due_on.data, event=f.event.data,
+                                  notes=f.notes.data or "", acting_role=Role(f.acting_role.data),
+                                  change_note=f.change_note.data)
+    return _edit_rid(release, form, "milestone", row_id, save, f"Change the milestone '{milestone.event}'")
+
+
+@bp.route("/releases/<code>/milestones/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_milestone(code: str):
+    release = _load_release(code)
+    form = forms.NewMilestoneForm()
+
+    def save(f):
+        return services.add_milestone(current_user, release, kind=MilestoneKind(f.kind.data), due_on=f.due_on.data,
+                                      event=f.event.data, notes=f.notes.data or "",
+                                      acting_role=Role(f.acting_role.data), change_note=f.change_note.data).id
+    return _edit_rid(release, form, "milestone", None, save, "Add a milestone")
+
+
+@bp.route("/releases/<code>/criteria/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_criterion(code: str, row_id: int):
+    release = _load_release(code)
+    criterion = _row_or_404(release.criteria, row_id)
+    form = forms.CriterionForm(obj=criterion)
+
+    def save(f):
+        services.update_criterion(current_user, release, criterion, text=f.text.data,
+                                  owner_role=Role(f.owner_role.data), change_note=f.change_note.data)
+    return _edit_rid(release, form, "criterion", row_id, save, f"Change criterion {criterion.number}")
+
+
+@bp.route("/releases/<code>/criteria/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_criterion(code: str):
+    release = _load_release(code)
+    form = forms.CriterionForm()
+
+    def save(f):
+        return services.add_criterion(current_user, release, text=f.text.data, owner_role=Role(f.owner_role.data),
+                                      change_note=f.change_note.data).id
+    return _edit_rid(release, form, "criterion", None, save, "Add an acceptance criterion")
+
+
+@bp.route("/releases/<code>/costs/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_cost_item(code: str, row_id: int):
+    release = _load_release(code)
+    item = _row_or_404(release.cost_items, row_id)
+    form = forms.CostItemForm(obj=item)
+
+    def save(f):
+        services.update_cost_item(current_user, release, item, party=f.party.data, description=f.description.data,
+                                  amount_pence=f.amount_pence.data, change_note=f.change_note.data)
+    return _edit_rid(release, form, "cost", row_id, save, f"Change the {item.party} cost")
+
+
+@bp.route("/releases/<code>/impact-summaries/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_impact_summary(code: str, row_id: int):
+    release = _load_release(code)
+    summary = _row_or_404(release.impact_summaries, row_id)
+    form = forms.ImpactSummaryForm(obj=summary)
+
+    def save(f):
+        services.update_impact_summary(current_user, release, summary, text=f.text.data,
+                                       change_note=f.change_note.data)
+    return _edit_rid(release, form, "summary", row_id, save, f"Change an impact summary for {summary.subject}")
+
+
+@bp.route("/releases/<code>/participant-impacts/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_participant_impacts(code: str, row_id: int):
+    release = _load_release(code)
+    entry = _row_or_404(release.scope, row_id)
+    groups = services.rid_snapshot(release)["participant_groups"]
+    ticked = [p.group_id for p in release.participant_impacts if p.mp_id == entry.mp_id]
+    form = forms.TicksForm(ticked=ticked)
+    form.ticked.label.text = f"Participants impacted by {entry.mp.reference}"
+    form.ticked.choices = [(g["id"], g["name"]) for g in groups]
+
+    def save(f):
+        services.set_participant_impacts(current_user, release, entry, set(f.ticked.data),
+                                         change_note=f.change_note.data)
+    return _edit_rid(release, form, "participant", row_id, save, f"Change who {entry.mp.reference} impacts")
+
+
+@bp.route("/releases/<code>/document-impacts/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_document_impacts(code: str, row_id: int):
+    release = _load_release(code)
+    document = db.get_or_404(SecDocument, row_id)
+    in_scope = [e for e in release.scope if e.status in (ScopeStatus.APPROVED, ScopeStatus.TARGETED)]
+    ticked = [d.mp_id for d in release.document_impacts if d.document_id == document.id]
+    form = forms.TicksForm(ticked=ticked)
+    form.ticked.label.text = f"Modifications that change {document.name}"
+    form.ticked.choices = [(e.mp_id, e.mp.reference) for e in in_scope]
+
+    def save(f):
+        services.set_document_impacts(current_user, release, document, set(f.ticked.data),
+                                      change_note=f.change_note.data)
+    return _edit_rid(release, form, "document", row_id, save, f"Change which modifications update {document.name}")

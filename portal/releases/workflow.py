@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ..access import Conflict, PermissionDenied, Role
 from ..audit.services import record_event
+from ..decisions import guards as decision_guards
 from ..extensions import db
 from .models import Release, Stage
 
@@ -44,25 +45,21 @@ class Transition:
 # --- Guards for the evidence stage (owned by portal/evidence) ---
 
 def why_not_ready_for_review(release: Release) -> str | None:
-    return "Evidence submission is not available yet."
+    # Imported here because the evidence services themselves apply this transition.
+    from ..evidence.services import roles_waiting_to_submit
+
+    waiting = roles_waiting_to_submit(release)
+    if waiting:
+        return f"Waiting for {' and '.join(r.label for r in waiting)} to submit evidence."
+    return None
 
 
 # --- Guards for the decision stages (owned by portal/decisions) ---
 
-def why_vote_cannot_open(release: Release) -> str | None:
-    return "The Panel vote is not available yet."
-
-
-def why_not_decided(release: Release, *, go: bool) -> str | None:
-    return "The Panel decision is not available yet."
-
-
-def why_not_live(release: Release) -> str | None:
-    return "Go-live confirmations are not available yet."
-
-
-def why_not_replanned(release: Release) -> str | None:
-    return "Deferral is not available yet."
+why_vote_cannot_open = decision_guards.why_vote_cannot_open
+why_not_decided = decision_guards.why_not_decided
+why_not_live = decision_guards.why_not_live
+why_not_replanned = decision_guards.why_not_replanned
 
 
 TRANSITIONS: tuple[Transition, ...] = (

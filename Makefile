@@ -1,0 +1,80 @@
+# The SEC Release Portal: `make run` (demo on http://127.0.0.1:5000) and `make test` (the whole suite).
+# Every target is idempotent: installs are guarded by stamp files in .venv-stamps/, so a second run
+# only redoes what changed (a requirements file, package-lock.json, the Sass sources).
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app app
+STAMPS := .venv-stamps
+CHROMIUM ?= /usr/bin/chromium
+HOST ?= 127.0.0.1
+PORT ?= 5000
+SCSS := $(wildcard assets/scss/*.scss)
+
+.PHONY: run test screenshots serve migrate demo assets chromium migration clean-stamps
+
+## make run: everything from a fresh clone, then serve the demo on http://$(HOST):$(PORT)
+run: $(STAMPS)/requirements static/css/portal.css
+	@mkdir -p instance
+	$(FLASK) db upgrade
+	$(FLASK) portal demo
+	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop). Sign in with a demo login above."
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+## make test: unit, HTTP and browser tests (PostgreSQL instead of SQLite when TEST_DATABASE_URL is set)
+test: $(STAMPS)/requirements-dev static/css/portal.css chromium
+	$(PY) -m pytest -q
+
+## make screenshots: the browser tests, saving docs/screenshots/*.png for the README
+screenshots: $(STAMPS)/requirements-dev static/css/portal.css chromium
+	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q tests/browser
+
+## make serve: production mode with gunicorn (see gunicorn.conf.py); needs DATABASE_URL and SECRET_KEY
+serve: $(STAMPS)/requirements static/css/portal.css
+	@test -n "$$DATABASE_URL" || { echo "Set DATABASE_URL, e.g. postgresql+psycopg://portal:secret@127.0.0.1:5432/portal"; exit 2; }
+	@test -n "$$SECRET_KEY" || { echo "Set SECRET_KEY to a long random string"; exit 2; }
+	PORTAL_CONFIG=production $(FLASK) db upgrade
+	PORTAL_CONFIG=production $(VENV)/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'
+
+## make migration: regenerate the single initial migration from the current models
+migration: $(STAMPS)/requirements
+	sh scripts/regen_migration.sh
+
+migrate: $(STAMPS)/requirements
+	@mkdir -p instance
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) portal demo
+
+assets: static/css/portal.css
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMPS)/requirements: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/requirements-dev: requirements-dev.txt requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@mkdir -p $(STAMPS) && touch $(STAMPS)/requirements $@
+
+$(STAMPS)/npm: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+static/css/portal.css: $(STAMPS)/npm $(SCSS) scripts/build_assets.sh
+	npm run --silent build
+
+# Browser tests use Debian's Chromium (Playwright cannot download its own browser here).
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "No Chromium at $(CHROMIUM) and not root: browser tests will be skipped."; fi
+
+clean-stamps:
+	rm -rf $(STAMPS)

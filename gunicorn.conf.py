@@ -1,0 +1,28 @@
+"""gunicorn settings for `make serve` (production: PostgreSQL, several workers).
+
+Every value can be overridden from the environment:
+  BIND             address to listen on (default 127.0.0.1:8000; put a TLS-terminating proxy in front)
+  WEB_CONCURRENCY  number of worker processes (default 2 x CPU cores + 1)
+  GUNICORN_TIMEOUT seconds a request may take before its worker is restarted (default 120: large evidence uploads)
+  FORWARDED_ALLOW_IPS  proxies trusted for X-Forwarded-* headers (default 127.0.0.1)
+
+The app needs DATABASE_URL (postgresql+psycopg://...) and SECRET_KEY; PORTAL_CONFIG=production is set by `make serve`.
+Login throttling and the audit chain live in the database, so they hold across workers.
+"""
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
+graceful_timeout = 30
+# Restart workers now and then so a slow leak can never take the service down.
+max_requests = 2000
+max_requests_jitter = 200
+# Each worker opens its own database connections: never share a pool across fork.
+preload_app = False
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")

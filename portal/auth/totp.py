@@ -1,0 +1,152 @@
+"""Two-factor login services: enrol, verify a code or recovery code, disable, and the per-role requirement."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+import pyotp
+import segno
+import sqlalchemy as sa
+
+from ..access import Conflict, Invalid, Role
+from ..audit.services import record_event
+from ..extensions import db
+from ..timeutil import utcnow
+from .models import LoginAttempt, User
+from .services import check_password
+from .totp_models import RecoveryCode, TotpCredential, TwoFactorRole
+
+ISSUER = "SEC Release Portal"
+RECOVERY_CODE_COUNT = 10
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
+
+
+def new_secret() -> str:
+    return pyotp.random_base32()
+
+
+def provisioning_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
+
+
+def qr_data_uri(uri: str) -> str:
+    """The QR code as an inline SVG data URI: rendered here, no third party sees the secret."""
+    return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+
+
+def _hash_code(code: str) -> str:
+    return hashlib.sha256(code.replace("-", "").replace(" ", "").lower().encode()).hexdigest()
+
+
+def _new_recovery_code() -> str:
+    raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(10))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def credential_for(user: User) -> TotpCredential | None:
+    return db.session.scalar(sa.select(TotpCredential).where(TotpCredential.user_id == user.id))
+
+
+def is_enrolled(user: User) -> bool:
+    return db.session.scalar(sa.select(TotpCredential.id).where(TotpCredential.user_id == user.id)) is not None
+
+
+def required_roles() -> set[Role]:
+    return set(db.session.scalars(sa.select(TwoFactorRole.role)))
+
+
+def is_required_for(user: User) -> bool:
+    return db.session.get(TwoFactorRole, user.role) is not None
+
+
+def _matching_step(secret: str, code: str, now: float) -> int | None:
+    """The 30-second step `code` belongs to, allowing one step of clock drift either way."""
+    code = code.strip().replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    for drift in (0, -1, 1):
+        at = now + drift * totp.interval
+        if secrets.compare_digest(totp.at(at), code):
+            return int(at // totp.interval)
+    return None
+
+
+def enrol_totp(actor: User, secret: str, code: str) -> list[str]:
+    """Confirm a scanned authenticator with a code from it; returns the recovery codes (shown once)."""
+    if is_enrolled(actor):
+        raise Conflict("You already have an authenticator. Turn it off first to set up a new one.")
+    step = _matching_step(secret, code, time.time())
+    if step is None:
+        raise Invalid("The code is not right. Enter the 6-digit code your authenticator app shows now.")
+    db.session.add(TotpCredential(user_id=actor.id, secret=secret, last_used_step=step))
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    db.session.add_all(RecoveryCode(user_id=actor.id, code_hash=_hash_code(c)) for c in codes)
+    db.session.flush()
+    record_event(actor, "auth.totp_enrolled", f"{actor.name} set up two-factor sign-in", obj=actor,
+                 recovery_codes=len(codes))
+    return codes
+
+
+def verify_second_factor(user: User, code: str, remote_addr: str) -> bool:
+    """Check a TOTP code (each accepted once) or an unused recovery code; every attempt is recorded."""
+    credential = credential_for(user)
+    ok = False
+    if credential is not None:
+        step = _matching_step(credential.secret, code, time.time())
+        if step is not None:
+            # Conditional update: a code replayed (or raced) within its step is refused.
+            ok = db.session.execute(
+                sa.update(TotpCredential)
+                .where(TotpCredential.id == credential.id, TotpCredential.last_used_step < step)
+                .values(last_used_step=step)).rowcount == 1
+        else:
+            ok = _use_recovery_code(user, code)
+    db.session.add(LoginAttempt(email=user.email, remote_addr=remote_addr[:64], succeeded=ok))
+    if not ok:
+        record_event(None, "auth.second_factor_failed", f"Wrong two-factor code for {user.email}",
+                     email=user.email, remote_addr=remote_addr[:64])
+    return ok
+
+
+def _use_recovery_code(user: User, code: str) -> bool:
+    used = db.session.execute(
+        sa.update(RecoveryCode)
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash_code(code),
+               RecoveryCode.used_at.is_(None))
+        .values(used_at=utcnow())).rowcount == 1
+    if used:
+        left = db.session.scalar(sa.select(sa.func.count(RecoveryCode.id)).where(
+            RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))
+        record_event(user, "auth.recovery_code_used", f"{user.name} signed in with a recovery code",
+                     obj=user, recovery_codes_left=left)
+    return used
+
+
+def recovery_codes_left(user: User) -> int:
+    return db.session.scalar(sa.select(sa.func.count(RecoveryCode.id)).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))
+
+
+def disable_totp(actor: User, password: str) -> None:
+    """Remove the actor's authenticator and recovery codes, after they re-enter their password."""
+    if not check_password(actor, password):
+        raise Invalid("Enter your correct password to turn off two-factor sign-in.")
+    if is_required_for(actor):
+        raise Conflict(f"Two-factor sign-in is required for {actor.role.label} users: it cannot be turned off.")
+    if db.session.execute(sa.delete(TotpCredential).where(TotpCredential.user_id == actor.id)).rowcount != 1:
+        raise Conflict("Two-factor sign-in is already off.")
+    db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == actor.id))
+    record_event(actor, "auth.totp_disabled", f"{actor.name} turned off two-factor sign-in", obj=actor)
+
+
+def set_required_roles(actor: User, roles: set[Role]) -> None:
+    """Require two-factor sign-in for exactly `roles` (their members enrol at their next request)."""
+    before = required_roles()
+    if before == roles:
+        return
+    db.session.execute(sa.delete(TwoFactorRole).where(TwoFactorRole.role.not_in(roles)))
+    db.session.add_all(TwoFactorRole(role=r) for r in roles - before)
+    record_event(actor, "auth.two_factor_policy_changed", "Roles that must use two-factor sign-in changed",
+                 before={"roles": sorted(before)}, after={"roles": sorted(roles)})

@@ -1,0 +1,45 @@
+"""Shapes of the assessment and evidence request forms."""
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from govuk_frontend_wtf.wtforms_widgets import (GovDateInput, GovFileInput, GovPasswordInput, GovRadioInput,
+                                                GovSubmitInput, GovTextArea, GovTextInput)
+from wtforms import DateField, PasswordField, RadioField, StringField, SubmitField
+from wtforms.validators import InputRequired, Length, Optional
+
+from .models import AssessmentKind, AssessmentStatus
+
+STATUS_CHOICES = [(s.value, s.label) for s in AssessmentStatus]
+KIND_CHOICES = [(AssessmentKind.PRELIMINARY.value, "Preliminary (progress before the deadline)"),
+                (AssessmentKind.FINAL.value, "Final (signed; locks the criterion's evidence)")]
+
+
+class AssessmentForm(FlaskForm):
+    status = RadioField("Status", widget=GovRadioInput(), choices=STATUS_CHOICES,
+                        validators=[InputRequired("Select a status")])
+    rationale = StringField("Rationale", widget=GovTextArea(),
+                            validators=[InputRequired("Enter the rationale"), Length(max=10000)])
+    kind = RadioField("Kind of assessment", widget=GovRadioInput(), choices=KIND_CHOICES,
+                      validators=[InputRequired("Select preliminary or final")])
+    password = PasswordField("Your password (to sign a final assessment)", widget=GovPasswordInput(),
+                             validators=[Optional(), Length(max=200)])
+    record = SubmitField("Record assessment", widget=GovSubmitInput())
+
+
+class RequestForm(FlaskForm):
+    question = StringField("What do you need from the owner?", widget=GovTextArea(),
+                           validators=[InputRequired("Enter your question"), Length(max=10000)])
+    due_on = DateField("Answer by (optional)", widget=GovDateInput(), format="%d %m %Y",
+                       description="For example, 27 3 2021", validators=[Optional()])
+    ask = SubmitField("Ask for evidence", widget=GovSubmitInput())
+
+
+class AnswerForm(FlaskForm):
+    comment = StringField("Your answer", widget=GovTextArea(), validators=[Optional(), Length(max=10000)])
+    file = FileField("File (optional)", widget=GovFileInput())
+    description = StringField("Description of the file", widget=GovTextInput(),
+                              validators=[Optional(), Length(max=2000)])
+    send = SubmitField("Send answer", widget=GovSubmitInput())
+
+
+class CloseRequestForm(FlaskForm):
+    close = SubmitField("Close request", widget=GovSubmitInput())

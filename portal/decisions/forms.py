@@ -1,0 +1,111 @@
+"""Shapes of the recommendation, vote, decision, go-live and re-planning forms."""
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxesInput, GovDateInput, GovPasswordInput, GovRadioInput,
+                                                GovSelect, GovSubmitInput, GovTextArea, GovTextInput)
+from wtforms import (DateField, HiddenField, IntegerField, PasswordField, RadioField, SelectField,
+                     SelectMultipleField, StringField, SubmitField, TextAreaField)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms.widgets import HiddenInput
+
+from .models import Choice, ConfirmationKind, RecommendationKind
+
+PASSWORD_HINT = "Re-enter your password to sign."
+
+
+def _password(label: str = "Your password") -> PasswordField:
+    return PasswordField(label, widget=GovPasswordInput(), description=PASSWORD_HINT,
+                         validators=[InputRequired("Enter your password to sign"), Length(max=200)])
+
+
+class RecommendationForm(FlaskForm):
+    kind = RadioField("Recommendation to the Panel", widget=GovRadioInput(),
+                      choices=[(k.value, k.label) for k in RecommendationKind],
+                      validators=[InputRequired("Choose a recommendation")])
+    conditions = TextAreaField("Conditions (one on each line)", widget=GovTextArea(),
+                               description="Only for 'Implement subject to conditions'.",
+                               validators=[Length(max=5000)])
+    reasons = TextAreaField("Reasons", widget=GovTextArea(),
+                            validators=[DataRequired("Enter the reasons for the recommendation"),
+                                        Length(max=10000)])
+    password = _password()
+    submit = SubmitField("Sign and record the recommendation", widget=GovSubmitInput())
+
+
+class OpenVoteForm(FlaskForm):
+    closes_at = StringField("Closing time (optional)", widget=GovTextInput(),
+                            description="UK time, for example 17/02/2021 17:00. Leave empty to close by hand.",
+                            validators=[Optional(), Regexp(r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}$",
+                                                           message="Enter the closing time like 17/02/2021 17:00")])
+    submit = SubmitField("Open the Panel vote", widget=GovSubmitInput())
+
+
+class BallotForm(FlaskForm):
+    member_id = IntegerField("Member", widget=HiddenInput(), validators=[InputRequired("Choose whom you vote for")])
+    choice = RadioField("Your vote", widget=GovRadioInput(), choices=[(c.value, c.label) for c in Choice],
+                        validators=[InputRequired("Choose Go, No-go or Abstain")])
+    comment = TextAreaField("Comment (optional)", widget=GovTextArea(), validators=[Length(max=5000)])
+    password = _password()
+    submit = SubmitField("Sign and cast the vote", widget=GovSubmitInput())
+
+
+class AlternateForm(FlaskForm):
+    alternate_id = SelectField("Alternate", widget=GovSelect(), coerce=int, validate_choice=True,
+                               validators=[InputRequired("Choose your alternate")])
+    submit = SubmitField("Appoint the alternate", widget=GovSubmitInput())
+
+
+class ConflictForm(FlaskForm):
+    note = TextAreaField("Conflict of interest", widget=GovTextArea(),
+                         validators=[DataRequired("Describe the conflict of interest"), Length(max=5000)])
+    submit = SubmitField("Declare the conflict", widget=GovSubmitInput())
+
+
+class CloseVoteForm(FlaskForm):
+    submit = SubmitField("Close the vote", widget=GovSubmitInput())
+
+
+class DecisionForm(FlaskForm):
+    reasons = TextAreaField("The Panel's reasons", widget=GovTextArea(),
+                            validators=[DataRequired("Enter the Panel's reasons"), Length(max=10000)])
+    password = _password()
+    submit = SubmitField("Sign and record the decision", widget=GovSubmitInput())
+
+
+class ConfirmationForm(FlaskForm):
+    kind = HiddenField("Confirmation", validators=[InputRequired(), Regexp(
+        "^(" + "|".join(k.value for k in ConfirmationKind) + ")$", message="Choose a confirmation")])
+    sec_version = StringField("New SEC version", widget=GovTextInput(), description="For example SEC v40.0.",
+                              validators=[Optional(), Length(max=20), Regexp(
+                                  r"^SEC v\d+(\.\d+)*$", message="Enter the SEC version like SEC v40.0")])
+    note = TextAreaField("Note (optional)", widget=GovTextArea(), validators=[Length(max=5000)])
+    password = _password()
+    submit = SubmitField("Sign and confirm", widget=GovSubmitInput())
+
+
+class DayMonthYearField(DateField):
+    """A date typed as day, month and year boxes; any other number of parts is simply invalid."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and len(valuelist) != 3:
+            valuelist = (list(valuelist) + ["", "", ""])[:3]
+            self.raw_data = valuelist
+        super().process_formdata(valuelist)
+
+
+class ReplanForm(FlaskForm):
+    new_go_live = DayMonthYearField("New go-live date", widget=GovDateInput(), format="%d %m %Y",
+                            validators=[InputRequired("Enter the new go-live date as day, month and year")])
+    change_note = TextAreaField("Change note for the new RID version", widget=GovTextArea(),
+                                validators=[DataRequired("Enter a change note"), Length(max=5000)])
+    withdraw = SelectMultipleField("Modifications to withdraw from the release", widget=GovCheckboxesInput(),
+                                   coerce=int, validate_choice=True)
+    move_mp = SelectField("Move a modification to another release (optional)", widget=GovSelect(), coerce=int,
+                          validate_choice=True)
+    move_to = SelectField("Release it moves to", widget=GovSelect(), coerce=int, validate_choice=True)
+    submit = SubmitField("Re-plan and return to evidence gathering", widget=GovSubmitInput())
+
+
+class ReassessmentForm(FlaskForm):
+    criteria = SelectMultipleField("Criteria that need re-assessment", widget=GovCheckboxesInput(), coerce=int,
+                                   validate_choice=True, validators=[DataRequired("Choose one or more criteria")])
+    submit = SubmitField("Mark for re-assessment", widget=GovSubmitInput())

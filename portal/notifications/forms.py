@@ -1,0 +1,26 @@
+"""The notification settings form: one email-or-portal choice per kind of notification."""
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput
+from wtforms import RadioField, SubmitField
+from wtforms.validators import InputRequired
+
+from .models import KINDS, Channel
+
+CHANNEL_CHOICES = [(Channel.EMAIL.value, "By email and in the portal"), (Channel.PORTAL.value, "In the portal only")]
+
+
+class PreferencesForm(FlaskForm):
+    submit = SubmitField("Save settings", widget=GovSubmitInput())
+
+    def channels(self) -> dict[str, str]:
+        return {kind: self[kind].data for kind in KINDS}
+
+
+for _kind, _label in KINDS.items():
+    setattr(PreferencesForm, _kind, RadioField(
+        _label, choices=CHANNEL_CHOICES, widget=GovRadioInput(),
+        validators=[InputRequired(f"Choose how to receive ‘{_label}’ notifications")]))
+
+
+class MarkReadForm(FlaskForm):
+    submit = SubmitField("Mark all as read", widget=GovSubmitInput())

@@ -1,0 +1,74 @@
+"""Reminders of milestones due soon and of overdue steps, to the milestone's acting role, each once."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..audit.services import record_event
+from ..extensions import db
+from ..releases.models import Milestone, MilestoneKind, Release, Stage
+from ..timeutil import due_phrase, today, uk_date, working_days_between
+from .models import Reminder
+from .services import notify, portal_path
+
+_BEFORE_BASELINE = {Stage.DRAFT}
+# A milestone's step is still to be done while the release is in one of these stages.
+PENDING_STAGES = {
+    MilestoneKind.BASELINE: _BEFORE_BASELINE,
+    MilestoneKind.EVIDENCE: _BEFORE_BASELINE | {Stage.EVIDENCE},
+    MilestoneKind.OPSG_REVIEW: _BEFORE_BASELINE | {Stage.EVIDENCE, Stage.OPSG_REVIEW},
+    MilestoneKind.PANEL_DECISION: _BEFORE_BASELINE | {Stage.EVIDENCE, Stage.OPSG_REVIEW, Stage.PANEL_VOTE},
+    MilestoneKind.GO_LIVE: _BEFORE_BASELINE | {Stage.EVIDENCE, Stage.OPSG_REVIEW, Stage.PANEL_VOTE, Stage.APPROVED},
+    MilestoneKind.OTHER: set(Stage) - {Stage.LIVE},
+}
+DUE_SOON, OVERDUE = "due_soon", "overdue"
+
+
+def is_pending(milestone: Milestone, release: Release) -> bool:
+    return release.stage in PENDING_STAGES[milestone.kind]
+
+
+def send_reminders(actor, on: dt.date | None = None) -> list[str]:
+    """Remind of each pending milestone due within REMINDER_WORKING_DAYS, and of each overdue one, once."""
+    on = on or today()
+    window = current_app.config.get("REMINDER_WORKING_DAYS", 3)
+    rows = db.session.execute(
+        sa.select(Milestone, Release).join(Release, Release.id == Milestone.release_id)
+        .where(Release.stage.not_in([Stage.LIVE, Stage.DEFERRED]))
+        .order_by(Milestone.due_on, Milestone.id)).all()
+    sent = []
+    for milestone, release in rows:
+        if not is_pending(milestone, release):
+            continue
+        days = working_days_between(on, milestone.due_on)
+        if milestone.due_on < on and milestone.kind != MilestoneKind.OTHER:
+            kind = OVERDUE
+        elif milestone.due_on >= on and days <= window:
+            kind = DUE_SOON
+        else:
+            continue
+        if _send_reminder(actor, milestone, release, kind, on):
+            sent.append(f"{release.name}: {milestone.event} ({kind.replace('_', ' ')})")
+    return sent
+
+
+def _send_reminder(actor, milestone: Milestone, release: Release, kind: str, on: dt.date) -> bool:
+    """Record the reminder (the unique constraint makes it once only), then notify the acting role."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(Reminder(milestone_id=milestone.id, kind=kind))
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        return False  # already sent, by an earlier run or a concurrent one
+    phrase = due_phrase(milestone.due_on, on)
+    subject = f"{release.name}: {milestone.event} – {phrase}"
+    body = f"{milestone.event} is {phrase} (due {uk_date(milestone.due_on)})."
+    if milestone.notes:
+        body += f"\n\n{milestone.notes}"
+    notify("submission_due" if milestone.kind == MilestoneKind.EVIDENCE else "reminder", [milestone.acting_role],
+           subject, body, url=portal_path("releases.show", code=release.code), release=release)
+    record_event(actor, "reminder.sent", subject, obj=milestone, release=release,
+                 after={"reminder": kind, "due_on": milestone.due_on.isoformat(), "to": str(milestone.acting_role)})
+    return True

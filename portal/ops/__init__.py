@@ -1,0 +1,1 @@
+"""Operations: health checks for the load balancer, structured logs, backup and restore (run by an operator)."""

@@ -1,0 +1,68 @@
+"""Structured logging: one JSON object a line on stderr, each carrying the request it belongs to."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+import time
+
+from flask import Flask, g, has_request_context, request
+
+# Attributes every LogRecord has; anything else was passed in `extra=` and is logged as a field.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """Render a record as one line of JSON, adding the request id, method, path and user."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if has_request_context():
+            user = g.get("_login_user")  # only a user already loaded: logging must never query the database
+            entry.update(request_id=g.get("request_id", ""), method=request.method, path=request.path,
+                         user_id=getattr(user, "id", None))
+        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is now (gunicorn and pytest both replace it)."""
+
+    def __init__(self):
+        super().__init__()
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+def configure_logging(app: Flask) -> None:
+    """Send the portal's logs as JSON lines to stderr (once per process) and log every request."""
+    logger = logging.getLogger("portal")
+    if not any(isinstance(h, StderrHandler) for h in logger.handlers):
+        handler = StderrHandler()
+        handler.setFormatter(JsonFormatter())
+        logger.addHandler(handler)
+        logger.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+        logger.propagate = False
+
+
+def log_request(response):
+    """The access-log line: status and duration of every request."""
+    started = g.get("started")
+    duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
+    logging.getLogger("portal.request").info(
+        "request", extra={"status": response.status_code, "duration_ms": duration_ms})
+    return response

@@ -1,0 +1,253 @@
+"""Evidence uploads, downloads, withdraw/replace, through HTTP as each role."""
+from __future__ import annotations
+
+import html
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from portal.audit.models import AuditEvent
+from portal.evidence.models import EvidenceFile
+from portal.extensions import db
+from portal.releases.models import Stage
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+CODE = None
+
+
+def url(release, number: int, tail: str = "evidence") -> str:
+    return f"/releases/{release.code}/criteria/{number}/{tail}"
+
+
+def upload(client, release, number: int, content: bytes = PDF, name: str = "report.pdf",
+           description: str = "Test report", htmx: bool = False, **extra):
+    data = {"file": (io.BytesIO(content), name), "description": description, **extra}
+    return client.post_form(url(release, number), data, htmx=htmx)
+
+
+def files(app) -> list[EvidenceFile]:
+    with app.app_context():
+        return db.session.scalars(sa.select(EvidenceFile).order_by(EvidenceFile.id)).all()
+
+
+def events(app, prefix: str) -> list[str]:
+    with app.app_context():
+        return [e.action for e in db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action.like(prefix + "%")))]
+
+
+def stored_files(app) -> list[Path]:
+    folder = Path(app.config["UPLOAD_FOLDER"])
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+def ooxml(kind: str) -> bytes:
+    part = {"docx": "word/document.xml", "xlsx": "xl/workbook.xml", "pptx": "ppt/presentation.xml"}[kind]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr(part, "<x/>")
+    return buf.getvalue()
+
+
+def odf(mimetype: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("mimetype", mimetype)
+        zf.writestr("content.xml", "<x/>")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def release(make_release):
+    return make_release(Stage.EVIDENCE)
+
+
+def test_dcc_uploads_to_its_criterion_and_sees_it_listed(app, client, users, release):
+    client.login(users["dcc"])
+    response = upload(client, release, 1, htmx=True)
+    assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+    body = response.get_data(as_text=True)
+    assert 'id="criterion-evidence"' in body and "report.pdf" in body
+    [row] = files(app)
+    assert row.content_type == "application/pdf" and row.size == len(PDF)
+    import hashlib
+    assert row.sha256 == hashlib.sha256(PDF).hexdigest() and row.sha256 in body
+    assert (Path(app.config["UPLOAD_FOLDER"]) / row.sha256[:2] / row.sha256).read_bytes() == PDF
+    assert events(app, "evidence.") == ["evidence.upload"]
+    assert response.headers["HX-Trigger"] == "criterion-changed"
+
+
+def test_plain_upload_redirects_303(app, client, users, release):
+    client.login(users["dcc"])
+    response = upload(client, release, 2)
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "report.pdf" in page
+
+
+def test_secas_uploads_to_criterion_9(app, client, users, release):
+    client.login(users["secas"])
+    assert upload(client, release, 9).status_code == 303
+    assert len(files(app)) == 1
+
+
+@pytest.mark.parametrize("who,number", [("dcc", 9), ("secas", 1), ("opsg", 1), ("panel", 1)])
+def test_other_roles_cannot_upload(app, client, users, release, who, number):
+    client.login(users[who])
+    response = upload(client, release, number)
+    assert response.status_code == 403
+    assert files(app) == [] and stored_files(app) == [] and events(app, "evidence.") == []
+
+
+@pytest.mark.parametrize("stage", [Stage.DRAFT, Stage.PANEL_VOTE, Stage.LIVE, Stage.DEFERRED])
+def test_upload_refused_in_wrong_stage(app, client, users, make_release, stage):
+    release = make_release(stage)
+    client.login(users["dcc"])
+    assert upload(client, release, 1).status_code == 409
+    assert files(app) == [] and stored_files(app) == []
+
+
+@pytest.mark.parametrize("content,name,message", [
+    (b"MZ\x90\x00\x03" + b"\x00" * 100, "report.pdf", "not a type the portal accepts"),
+    (b"<html><script>alert(1)</script></html>", "notes.txt", "not a type the portal accepts"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "pic.png", "not a type"),
+    (b"#!/bin/sh\nrm -rf /\n", "run.txt", "not a type"),
+    (b"\xff\xfe\x00bad utf", "data.csv", "not a type"),
+    (b"plain but has \x00 NUL", "notes.txt", "not a type"),
+    (PDF, "report.docx", "Rename it to end '.pdf'"),
+    (b"", "empty.pdf", "empty"),
+    (b"PK\x03\x04not really a zip", "x.docx", "not a type"),
+    (PDF, "../../etc/passwd.pdf", "must not contain folder names"),
+    (PDF, "bad\x07name.pdf", "control characters"),
+])
+def test_bad_files_are_refused_with_a_message(app, client, users, release, content, name, message):
+    client.login(users["dcc"])
+    response = upload(client, release, 1, content=content, name=name, htmx=True)
+    assert response.status_code == 422
+    assert message in html.unescape(response.get_data(as_text=True))
+    assert files(app) == [] and stored_files(app) == [] and events(app, "evidence.") == []
+
+
+def test_missing_description_or_file(app, client, users, release):
+    client.login(users["dcc"])
+    response = upload(client, release, 1, description="")
+    assert response.status_code == 422 and "Enter a description of the file" in response.get_data(as_text=True)
+    response = client.post_form(url(release, 1), {"description": "x"})
+    assert response.status_code == 422 and "Select a file to upload" in response.get_data(as_text=True)
+    assert files(app) == [] and stored_files(app) == []
+
+
+@pytest.mark.parametrize("content,name,mime", [
+    (ooxml("docx"), "a.docx", "wordprocessingml"), (ooxml("xlsx"), "a.xlsx", "spreadsheetml"),
+    (ooxml("pptx"), "a.pptx", "presentationml"),
+    (odf("application/vnd.oasis.opendocument.text"), "a.odt", "opendocument.text"),
+    (odf("application/vnd.oasis.opendocument.spreadsheet"), "a.ods", "opendocument.spreadsheet"),
+    (odf("application/vnd.oasis.opendocument.presentation"), "a.odp", "opendocument.presentation"),
+    (b"a,b\n1,2\n", "a.csv", "text/csv"), ("Résumé of tests\n".encode(), "a.txt", "text/plain"),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "a.png", "image/png"), (b"\xff\xd8\xff\xe0" + b"\x00" * 20, "a.jpg", "image/jpeg"),
+])
+def test_accepted_types_detected_by_content(app, client, users, release, content, name, mime):
+    client.login(users["dcc"])
+    assert upload(client, release, 1, content=content, name=name).status_code == 303
+    assert mime in files(app)[0].content_type
+
+
+def test_zip_that_is_not_office_is_refused(app, client, users, release):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("evil.exe", "MZ")
+    client.login(users["dcc"])
+    assert upload(client, release, 1, content=buf.getvalue(), name="a.docx").status_code == 422
+
+
+def test_identical_content_is_recognised(app, client, users, release):
+    client.login(users["dcc"])
+    assert upload(client, release, 1).status_code == 303
+    response = upload(client, release, 1, name="copy.pdf", htmx=True)
+    assert response.status_code == 409
+    assert "already on criterion 1" in response.get_data(as_text=True)
+    assert len(files(app)) == 1
+    # The same content on another criterion is a separate record of the same stored file.
+    assert upload(client, release, 2).status_code == 303
+    assert len(files(app)) == 2 and len(stored_files(app)) == 1
+
+
+def test_over_the_limit_is_a_413_message_in_the_page(app, client, users, release):
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    client.login(users["dcc"])
+    response = upload(client, release, 1, content=PDF + b"0" * (1024 * 1024 + 10), htmx=True)
+    assert response.status_code == 413
+    assert "must be smaller than 1 MB" in response.get_data(as_text=True)
+    assert response.headers["HX-Retarget"] == "#portal-messages"
+    assert files(app) == [] and stored_files(app) == []
+
+
+@pytest.mark.parametrize("who", ["dcc", "secas", "opsg", "panel"])
+def test_every_role_downloads_as_attachment(app, client, users, release, who):
+    client.login(users["dcc"])
+    upload(client, release, 1, name='Évidence report; v1.pdf')
+    row = files(app)[0]
+    client.logout()
+    client.login(users[who])
+    response = client.get(f"/evidence/{row.id}/download")
+    assert response.status_code == 200 and response.data == PDF
+    assert response.headers["Content-Type"] == "application/pdf"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;") and "filename*=UTF-8''%C3%89vidence" in disposition
+
+
+def test_anonymous_cannot_download(app, client, users, release):
+    client.login(users["dcc"])
+    upload(client, release, 1)
+    row = files(app)[0]
+    client.logout()
+    assert client.get(f"/evidence/{row.id}/download").status_code == 302
+
+
+def test_withdraw_keeps_the_file_marked(app, client, users, release):
+    client.login(users["dcc"])
+    upload(client, release, 1)
+    row = files(app)[0]
+    response = client.post_form(f"/evidence/{row.id}/withdraw", {"reason": "Superseded"}, htmx=True)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "Withdrawn" in body and "Superseded" in body and users["dcc"].name in body
+    row = files(app)[0]
+    assert row.withdrawn_at is not None and row.withdrawn_by_id == users["dcc"].id
+    assert client.get(f"/evidence/{row.id}/download").status_code == 200
+    assert client.post_form(f"/evidence/{row.id}/withdraw", {"reason": "again"}).status_code == 409
+    assert events(app, "evidence.") == ["evidence.upload", "evidence.withdraw"]
+
+
+def test_withdraw_needs_reason_and_owner(app, client, users, release):
+    client.login(users["dcc"])
+    upload(client, release, 1)
+    row = files(app)[0]
+    assert client.post_form(f"/evidence/{row.id}/withdraw", {"reason": ""}).status_code == 422
+    client.logout()
+    client.login(users["secas"])
+    assert client.post_form(f"/evidence/{row.id}/withdraw", {"reason": "mine now"}).status_code == 403
+    assert files(app)[0].withdrawn_at is None
+
+
+def test_replace_withdraws_the_old_file(app, client, users, release):
+    client.login(users["dcc"])
+    upload(client, release, 1)
+    old = files(app)[0]
+    response = upload(client, release, 1, content=PDF + b"v2", name="report-v2.pdf", replaces=str(old.id))
+    assert response.status_code == 303
+    old_row, new_row = files(app)
+    assert old_row.withdrawn_at is not None and "report-v2.pdf" in old_row.withdraw_reason
+    assert new_row.replaces_id == old_row.id and new_row.withdrawn_at is None
+    assert events(app, "evidence.") == ["evidence.upload", "evidence.replace"]
+
+
+def test_statement_counts_as_evidence(app, client, users, release):
+    client.login(users["dcc"])
+    response = client.post_form(url(release, 3, "statement"), {"text": "Not needed: no TOC change."}, htmx=True)
+    assert response.status_code == 200 and "no TOC change" in response.get_data(as_text=True)
+    assert client.post_form(url(release, 3, "statement"), {"text": ""}).status_code == 422

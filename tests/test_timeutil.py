@@ -1,0 +1,89 @@
+"""Working Days: weekends and England and Wales bank holidays (with substitute days) are not counted."""
+import datetime as dt
+
+import pytest
+
+from portal.timeutil import add_working_days, due_phrase, is_working_day, uk_time, working_days_between
+
+D = dt.date
+
+
+@pytest.mark.parametrize("day", [
+    D(2020, 12, 25),  # Christmas Day, Friday
+    D(2020, 12, 26),  # Boxing Day, Saturday
+    D(2020, 12, 28),  # Boxing Day substitute, Monday
+    D(2021, 12, 27),  # Christmas Day substitute (25th was a Saturday)
+    D(2021, 12, 28),  # Boxing Day substitute (26th was a Sunday)
+    D(2022, 1, 3),    # New Year's Day substitute
+    D(2021, 4, 2),    # Good Friday
+    D(2021, 4, 5),    # Easter Monday
+    D(2021, 2, 6),    # Saturday
+    D(2021, 2, 7),    # Sunday
+])
+def test_holidays_and_weekends_are_not_working_days(day):
+    assert not is_working_day(day)
+
+
+@pytest.mark.parametrize("day", [D(2020, 12, 24), D(2020, 12, 29), D(2021, 12, 24), D(2021, 4, 1), D(2021, 4, 6)])
+def test_ordinary_weekdays_are_working_days(day):
+    assert is_working_day(day)
+
+
+def test_counting_across_christmas_2020():
+    # Thu 24 Dec -> Tue 29 Dec: Fri 25, Sat 26, Sun 27 and Mon 28 (substitute) are all off.
+    assert working_days_between(D(2020, 12, 24), D(2020, 12, 29)) == 1
+    assert add_working_days(D(2020, 12, 24), 1) == D(2020, 12, 29)
+    # ...and on into New Year's Day 2021 (Friday): Tue 29, Wed 30, Thu 31, then Mon 4 Jan.
+    assert add_working_days(D(2020, 12, 24), 4) == D(2021, 1, 4)
+
+
+def test_counting_across_christmas_2021_with_two_substitute_days():
+    # Thu 23 Dec -> Fri 24 (working), Mon 27 and Tue 28 (substitutes) off, Wed 29.
+    assert add_working_days(D(2021, 12, 23), 2) == D(2021, 12, 29)
+    assert working_days_between(D(2021, 12, 23), D(2021, 12, 29)) == 2
+    # New Year's Day 2022 fell on a Saturday: Monday 3 January is off too.
+    assert add_working_days(D(2021, 12, 31), 1) == D(2022, 1, 4)
+
+
+def test_counting_across_easter_2021():
+    # Thu 1 Apr -> Tue 6 Apr: Good Friday, the weekend and Easter Monday are off.
+    assert working_days_between(D(2021, 4, 1), D(2021, 4, 6)) == 1
+    assert add_working_days(D(2021, 4, 1), 1) == D(2021, 4, 6)
+    assert add_working_days(D(2021, 4, 6), -1) == D(2021, 4, 1)
+
+
+def test_counting_across_a_weekend():
+    assert working_days_between(D(2021, 2, 5), D(2021, 2, 8)) == 1
+    assert add_working_days(D(2021, 2, 5), 3) == D(2021, 2, 10)
+    assert add_working_days(D(2021, 2, 6), 1) == D(2021, 2, 8)  # from a Saturday
+    assert working_days_between(D(2021, 2, 8), D(2021, 2, 5)) == -1
+
+
+def test_zero_working_days_is_the_same_day():
+    assert add_working_days(D(2021, 2, 6), 0) == D(2021, 2, 6)
+    assert working_days_between(D(2021, 2, 8), D(2021, 2, 8)) == 0
+
+
+@pytest.mark.parametrize("due, on, phrase", [
+    (D(2021, 2, 10), D(2021, 2, 5), "due in 3 Working Days"),     # over a weekend
+    (D(2021, 2, 8), D(2021, 2, 5), "due in 1 Working Day"),
+    (D(2020, 12, 29), D(2020, 12, 24), "due in 1 Working Day"),   # over Christmas
+    (D(2021, 4, 7), D(2021, 4, 1), "due in 2 Working Days"),      # over Easter
+    (D(2021, 2, 5), D(2021, 2, 5), "due today"),
+    (D(2021, 2, 4), D(2021, 2, 8), "2 Working Days overdue"),
+    (D(2021, 4, 1), D(2021, 4, 6), "1 Working Day overdue"),       # Easter does not count against you
+    (D(2020, 12, 24), D(2020, 12, 31), "3 Working Days overdue"),
+])
+def test_due_phrase(due, on, phrase):
+    assert due_phrase(due, on) == phrase
+
+
+def test_due_phrase_uses_the_portal_today(app):
+    app.config["PORTAL_TODAY"] = "2021-02-05"
+    with app.app_context():
+        assert due_phrase(D(2021, 2, 10)) == "due in 3 Working Days"
+
+
+def test_uk_time_shows_british_summer_time():
+    assert uk_time(dt.datetime(2021, 6, 1, 12, 30, tzinfo=dt.timezone.utc)) == "1 June 2021, 1:30pm"
+    assert uk_time(dt.datetime(2021, 1, 1, 9, 5)) == "1 January 2021, 9:05am"  # naive = UTC
