@@ -16,7 +16,7 @@ SCSS := $(wildcard assets/scss/*.scss)
 
 ## make run: everything from a fresh clone, then serve the demo on http://$(HOST):$(PORT)
 run: $(STAMPS)/requirements static/css/portal.css
-	@mkdir -p instance
+	@mkdir -p instance/evidence
 	$(FLASK) db upgrade
 	$(FLASK) portal demo
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop). Sign in with a demo login above."
@@ -34,6 +34,7 @@ screenshots: $(STAMPS)/requirements-dev static/css/portal.css chromium
 serve: $(STAMPS)/requirements static/css/portal.css
 	@test -n "$$DATABASE_URL" || { echo "Set DATABASE_URL, e.g. postgresql+psycopg://portal:secret@127.0.0.1:5432/portal"; exit 2; }
 	@test -n "$$SECRET_KEY" || { echo "Set SECRET_KEY to a long random string"; exit 2; }
+	mkdir -p "$${UPLOAD_FOLDER:-instance/evidence}"
 	PORTAL_CONFIG=production $(FLASK) db upgrade
 	PORTAL_CONFIG=production $(VENV)/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
@@ -42,7 +43,7 @@ migration: $(STAMPS)/requirements
 	sh scripts/regen_migration.sh
 
 migrate: $(STAMPS)/requirements
-	@mkdir -p instance
+	@mkdir -p instance/evidence
 	$(FLASK) db upgrade
 
 demo: migrate

@@ -66,9 +66,11 @@ def _register_blueprints(app: Flask) -> None:
     from .auth.totp_views import bp as totp_bp
     from .releases.views import bp as releases_bp
     from .notifications.views import bp as notifications_bp
+    from .calendar.views import bp as calendar_bp
+    from .pack.views import bp as pack_bp
 
     for bp in (auth_bp, totp_bp, releases_bp, evidence_bp, criteria_bp, decisions_bp, audit_bp, ops_bp,
-               notifications_bp):
+               notifications_bp, calendar_bp, pack_bp):
         app.register_blueprint(bp)
 
 
@@ -144,23 +146,27 @@ def _register_error_handlers(app: Flask) -> None:
             g._login_user = login_manager.anonymous_user()
             log.error("database unavailable", extra={"reason": f"{type(err).__name__}: {err}"[:500]})
             return _render_error(503, "The service is temporarily unavailable",
-                                 "The portal cannot reach its database. Nothing you sent was saved. "
-                                 "Try again in a few minutes.")
+                                 "The portal cannot reach its database. Try again in a few minutes; "
+                                 "if you were saving something, check whether it was saved first.")
         log.exception("unhandled error")
         return _render_error(500, "Sorry, there is a problem with the service", "Try again later.")
 
 
 def _register_cli(app: Flask) -> None:
     from .audit.cli import audit_cli
+    from .evidence.cli import clean_uploads
     from .auth.cli import users_cli
     from .ops.cli import backup_command, restore_command
     from .notifications.cli import deliver_mail, send_reminders_command
+    from .pack.cli import import_pack_command
     from .releases.cli import portal_cli
 
     portal_cli.add_command(backup_command)
     portal_cli.add_command(restore_command)
+    portal_cli.add_command(clean_uploads)
     portal_cli.add_command(deliver_mail)
     portal_cli.add_command(send_reminders_command)
+    portal_cli.add_command(import_pack_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(portal_cli)
     app.cli.add_command(audit_cli)

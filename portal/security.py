@@ -27,8 +27,35 @@ def _csp(nonce: str) -> str:
     ])
 
 
+def _only_declared_files() -> None:
+    """A file sent under a text field's name reaches no text field (it would break its validators: a 500).
+
+    Flask-WTF merges every uploaded file into the form data; keep only files named by the form's file fields.
+    """
+    from flask_wtf import FlaskForm
+    from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
+    from wtforms.fields import FileField, MultipleFileField
+
+    wrap = FlaskForm.Meta.wrap_formdata
+    if getattr(wrap, "only_declared_files", False):
+        return
+
+    def wrap_formdata(meta, form, formdata):
+        formdata = wrap(meta, form, formdata)
+        if isinstance(formdata, CombinedMultiDict):
+            file_fields = {f.name for f in form if isinstance(f, (FileField, MultipleFileField))}
+            files = ImmutableMultiDict([(k, v) for k, v in request.files.items(multi=True) if k in file_fields])
+            formdata = CombinedMultiDict([files, request.form])
+        return formdata
+
+    wrap_formdata.only_declared_files = True
+    FlaskForm.Meta.wrap_formdata = wrap_formdata
+
+
 def init_app(app: Flask) -> None:
     from .auth.models import User
+
+    _only_declared_files()
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."

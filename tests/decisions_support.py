@@ -60,3 +60,21 @@ def count(app, model, *where) -> int:
 def stage_of(app, release):
     with app.app_context():
         return db.session.get(Release, release.id).stage
+
+
+def decided(app, users, release, panel, choices=("go", "go", "go")):
+    """From OpsG review to a recorded Panel decision, through HTTP; `panel` members vote `choices` in order."""
+    assess_all(app, release, users["opsg"])
+    assert recommend(client_for(app, users["opsg_chair"]), release.code).status_code == 303
+    chair = client_for(app, users["panel_chair"])
+    assert open_vote(chair, release.code).status_code == 303
+    for member, choice in zip(panel, choices):
+        assert cast(client_for(app, member), release.code, member, choice).status_code == 303
+    assert close(chair, release.code).status_code == 303
+    assert decide(chair, release.code).status_code == 303
+    return release
+
+
+def confirm(client, code: str, kind: str, sec_version: str = "", password: str = PASSWORD):
+    return client.post_form(f"/releases/{code}/go-live", {"kind": kind, "sec_version": sec_version, "note": "",
+                                                         "password": password})

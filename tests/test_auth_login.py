@@ -13,7 +13,7 @@ from portal.audit.models import AuditEvent
 from portal.auth import services as auth_services
 from portal.auth.models import User
 from portal.extensions import db
-from tests.conftest import CSRF_RE, PASSWORD, PortalClient
+from conftest import CSRF_RE, PASSWORD, PortalClient
 
 BAD_CREDENTIALS = "Enter a correct email address and password."
 

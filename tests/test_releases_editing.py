@@ -1,6 +1,8 @@
 """SECAS edits the RID inline (htmx) or with plain forms; the Panel chair baselines it; later edits make versions."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 
@@ -99,7 +101,8 @@ def test_other_roles_cannot_edit_the_rid(client, users, evidence_milestone, app,
     (milestone_form(due_on=["31", "2", "2021"]), "Enter a real date"),
     (milestone_form(due_on=["", "", ""]), "Enter the date"),
     (milestone_form(due_on="2021-01-26"), "Enter the date as a day, month and year"),
-    (milestone_form(due_on=["1", "2", "21"]), "Enter the year in full"),
+    (milestone_form(due_on=["1", "2", "21"]), "Enter a real date"),
+    (milestone_form(due_on=["1", "2", "1921"]), "Enter a year between 2000 and 2100"),
     (milestone_form(event=""), "Enter the event"),
     (milestone_form(acting_role="king"), "Not a valid choice"),
     (milestone_form(event="x" * 301), "300 characters or fewer"),
@@ -336,3 +339,47 @@ def test_after_baselining_a_change_needs_a_note_and_makes_version_1_1(client, us
     new = client.get(f"{BASE}/rid/1.1").get_data(as_text=True)
     assert row_cells(old, f"milestone-{evidence_milestone.id}")[2] == ""
     assert row_cells(new, f"milestone-{evidence_milestone.id}")[2] == "Moved to noon."
+
+
+def test_an_entry_moves_to_another_release(client, users, make_release, app):
+    make_release()
+    with app.app_context():
+        june = Release(code="jun-2021", name="June 2021 SEC Release", planned_go_live=dt.date(2021, 6, 24))
+        db.session.add(june)
+        db.session.commit()
+        june_id = june.id
+    entry = one(app, ScopeEntry, mp_id=one_mp_id(app, "MP095"))
+    client.login(users["secas"])
+    form = client.get(f"{BASE}/scope/{entry.id}/edit").get_data(as_text=True)
+    assert "June 2021 SEC Release" in form
+    response = client.post_form(f"{BASE}/scope/{entry.id}/edit", {
+        "status": "moved", "cutoff_date": ["", "", ""], "summary": entry.summary, "moved_to_id": str(june_id)},
+        htmx=True)
+    assert response.status_code == 200
+    assert row_cells(response.get_data(as_text=True), f"scope-{entry.id}")[3] == "Moved to jun-2021"
+    assert one(app, ScopeEntry, id=entry.id).moved_to_id == june_id
+
+
+# --- Focused service rules ---
+
+def test_services_refuse_non_secas_and_missing_change_notes(app, make_release, users):
+    from portal.access import Invalid, PermissionDenied, Role
+    from portal.releases import services
+
+    make_release()
+    with app.app_context():
+        release = db.session.scalar(sa.select(Release))
+        milestone = release.milestones[0]
+        with pytest.raises(PermissionDenied):
+            services.update_milestone(db.session.merge(users["dcc"]), release, milestone, due_on=milestone.due_on,
+                                      event="x", notes="", acting_role=Role.DCC)
+        secas = db.session.merge(users["secas"])
+        assert services.update_milestone(secas, release, milestone, due_on=milestone.due_on, event=milestone.event,
+                                         notes=milestone.notes, acting_role=milestone.acting_role) is False
+        services.baseline_rid(db.session.merge(users["panel_chair"]), release)
+        assert release.current_rid.number == "1.0"
+        with pytest.raises(Invalid):
+            services.add_criterion(secas, release, text="New", owner_role=Role.DCC, change_note="  ")
+        services.add_criterion(secas, release, text="New", owner_role=Role.DCC, change_note="Criterion 11 added.")
+        assert release.current_rid.number == "1.1"
+        assert release.current_rid.snapshot["criteria"][-1]["text"] == "New"

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from portal.access import Role
 from portal.extensions import db
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+from trust_helpers import DatabaseSwitch
 
 
 def _log_lines(text: str) -> list[dict]:
@@ -22,35 +22,6 @@ def _log_lines(text: str) -> list[dict]:
 def evidence_dir(app):
     os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
     return app.config["UPLOAD_FOLDER"]
-
-
-class DatabaseSwitch:
-    """Cut and restore the portal's database connection, as a network fault or a server outage would."""
-
-    def __init__(self, app):
-        self.app = app
-        self.down = False
-        with app.app_context():
-            self.engine = db.engine
-        sa.event.listen(self.engine, "do_connect", self._connect)
-
-    def _connect(self, dialect, conn_rec, cargs, cparams):
-        if self.down:
-            raise dialect.loaded_dbapi.OperationalError("connection refused (simulated outage)")
-
-    def cut(self):
-        self.down = True
-        # Existing connections die with the server: the pool must not hand them out again.
-        self.engine.pool.dispose()
-        if PG_URL:
-            admin = sa.create_engine(PG_URL, poolclass=sa.pool.NullPool)
-            with admin.connect() as conn:
-                conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
-            admin.dispose()
-
-    def restore(self):
-        self.down = False
 
 
 def test_healthz_reports_database_and_storage(client, evidence_dir):

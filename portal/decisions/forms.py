@@ -100,8 +100,8 @@ class ReplanForm(FlaskForm):
     withdraw = SelectMultipleField("Modifications to withdraw from the release", widget=GovCheckboxesInput(),
                                    coerce=int, validate_choice=True)
     move_mp = SelectField("Move a modification to another release (optional)", widget=GovSelect(), coerce=int,
-                          validate_choice=True)
-    move_to = SelectField("Release it moves to", widget=GovSelect(), coerce=int, validate_choice=True)
+                          default=0, validate_choice=True)
+    move_to = SelectField("Release it moves to", widget=GovSelect(), coerce=int, default=0, validate_choice=True)
     submit = SubmitField("Re-plan and return to evidence gathering", widget=GovSubmitInput())
 
 

@@ -13,7 +13,7 @@ from ..auth.models import User
 from ..criteria.models import Assessment
 from ..extensions import db
 from ..notifications.services import notify
-from ..releases.models import Criterion, MilestoneKind, Release, ScopeEntry, ScopeStatus, Stage
+from ..releases.models import Criterion, MilestoneKind, Release, ScopeStatus, Stage
 from ..releases.services import add_rid_version
 from ..releases.workflow import BY_NAME, apply_transition, why_not
 from ..signatures import sign
@@ -157,7 +157,7 @@ def open_vote(actor, release: Release, *, closes_at: dt.datetime | None = None) 
 
 
 def seats(vote: Vote, user) -> list[VoteMember]:
-    """The members `user` may vote for now: themselves (unless conflicted or stood in for) and whoever appointed them."""
+    """Whom `user` may vote for now: themselves (unless conflicted or stood in for) and whoever appointed them."""
     if user.role != Role.PANEL:
         return []
     return [m for m in vote.members if not m.is_conflicted and (
@@ -494,8 +494,9 @@ def decision_summary(release: Release, user) -> DecisionSummary:
     recommendation = current_recommendation(release, round_)
     if recommendation is None and round_ > 1:
         recommendation = current_recommendation(release, round_ - 1)
+    shown_round = recommendation.round if recommendation else 0
     earlier = db.session.scalar(sa.select(sa.func.count(Recommendation.id)).where(
-        Recommendation.release_id == release.id, Recommendation.round == (recommendation.round if recommendation else 0),
+        Recommendation.release_id == release.id, Recommendation.round == shown_round,
         sa.not_(Recommendation.is_current))) or 0
     vote = latest_vote(release)
     decision = latest_decision(release)

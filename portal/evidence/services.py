@@ -139,7 +139,8 @@ def upload_evidence(actor, criterion: Criterion, staged: storage.HashingTempFile
         raise Invalid(f"The file is not a type the portal accepts. Upload {filetypes.ACCEPTED_LABEL}.")
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension not in filetype.extensions:
-        raise Invalid(f"The file's content is {filetype.label} but its name ends '.{extension}'. "
+        ending = f"ends '.{extension}'" if extension else "has no extension"
+        raise Invalid(f"The file's content is {filetype.label} but its name {ending}. "
                       f"Rename it to end '.{filetype.extensions[0]}' and upload it again.")
     if replaces is not None and (replaces.criterion_id != criterion.id or not replaces.is_current):
         raise Conflict("That file has already been withdrawn or replaced. Reload the page to see the current files.")

@@ -127,10 +127,12 @@ def _pg_dump(out: Path, snapshot: str) -> None:
     if not pg_dump:
         return
     url = db.engine.url.set(drivername="postgresql")
+    # The password goes in the environment, never on a command line other users can list.
+    env = dict(os.environ, PGPASSWORD=url.password or "")
     result = subprocess.run(
         [pg_dump, "--format=custom", f"--snapshot={snapshot}", f"--file={out / PGDUMP_FILE}",
-         url.render_as_string(hide_password=False)],
-        capture_output=True, text=True, timeout=3600)
+         url.set(password=None).render_as_string(hide_password=False)],
+        capture_output=True, text=True, timeout=3600, env=env)
     if result.returncode != 0:
         # The JSON-lines export is complete on its own; pg_dump is an extra for DBAs.
         (out / PGDUMP_FILE).unlink(missing_ok=True)

@@ -9,7 +9,7 @@ from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxesInput, GovDateInput
                                                 GovSubmitInput, GovTextArea, GovTextInput)
 from wtforms import DateField, Field, RadioField, SelectField, SelectMultipleField, StringField, SubmitField, \
     TextAreaField
-from wtforms.validators import InputRequired, Length, Optional, StopValidation, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation, ValidationError
 
 from ..access import Role
 from .models import MilestoneKind, ScopeStatus
@@ -17,7 +17,8 @@ from .models import MilestoneKind, ScopeStatus
 ROLE_CHOICES = [(r.value, r.label) for r in Role]
 PARTY_CHOICES = [("DCC", "DCC"), ("SECAS", "SECAS")]
 SCOPE_STATUS_CHOICES = [(ScopeStatus.APPROVED.value, "Approved"), (ScopeStatus.TARGETED.value, "Targeted"),
-                        (ScopeStatus.WITHDRAWN.value, "Withdrawn"), (ScopeStatus.MOVED.value, "Moved to another release")]
+                        (ScopeStatus.WITHDRAWN.value, "Withdrawn"),
+                        (ScopeStatus.MOVED.value, "Moved to another release")]
 MILESTONE_KIND_CHOICES = [(MilestoneKind.OTHER.value, "Other event"), (MilestoneKind.BASELINE.value, "Baselining"),
                           (MilestoneKind.EVIDENCE.value, "Evidence submission"),
                           (MilestoneKind.OPSG_REVIEW.value, "OpsG review"),
@@ -84,7 +85,7 @@ class UkDateField(DateField):
             raise ValueError("Enter a real date, like 14 8 2020") from None
         if not 2000 <= self.data.year <= 2100:
             self.data = None
-            raise ValueError("Enter the year in full, like 2021")
+            raise ValueError("Enter a year between 2000 and 2100")
 
 
 class DateRequired:
@@ -101,7 +102,7 @@ class DateRequired:
 
 
 def _required_text(message: str, max_length: int):
-    return [InputRequired(message), Length(max=max_length, message=f"Must be {max_length} characters or fewer")]
+    return [DataRequired(message), Length(max=max_length, message=f"Must be {max_length} characters or fewer")]
 
 
 class RidChangeForm(FlaskForm):
@@ -117,8 +118,10 @@ class RidChangeForm(FlaskForm):
 class ScopeEntryForm(RidChangeForm):
     status = RadioField("Status", widget=GovRadioInput(), choices=SCOPE_STATUS_CHOICES,
                         validators=[InputRequired("Choose the modification's status")])
-    cutoff_date = UkDateField("Decision cut-off date", description="Leave blank if not stated. For example, 14 8 2020")
-    summary = TextAreaField("Summary", widget=GovTextArea(), validators=_required_text("Enter a one-line summary", 2000))
+    cutoff_date = UkDateField("Decision cut-off date",
+                              description="Leave blank if not stated. For example, 14 8 2020")
+    summary = TextAreaField("Summary", widget=GovTextArea(),
+                            validators=_required_text("Enter a one-line summary", 2000))
     moved_to_id = SelectField("Moved to release", widget=GovSelect(), choices=[],
                               coerce=lambda v: int(v) if v not in (None, "") else None,
                               description="Only when the status is 'Moved to another release'.")

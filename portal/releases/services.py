@@ -29,7 +29,8 @@ def rid_snapshot(release: Release) -> dict[str, Any]:
                         "about", "approved_mps_note", "targeted_mps_note", "change_requests_note",
                         "document_impacts_note", "other_codes_note", "test_strategy_note",
                         "user_testing_note", "dcc_costs_note", "secas_costs_note")}},
-        "scope": [{"id": e.id, "mp_id": e.mp_id, "mp": e.mp.reference, "title": e.mp.title, "url": e.mp.url, "status": str(e.status),
+        "scope": [{"id": e.id, "mp_id": e.mp_id, "mp": e.mp.reference, "title": e.mp.title, "url": e.mp.url,
+                   "status": str(e.status),
                    "cutoff_date": e.cutoff_date.isoformat() if e.cutoff_date else None,
                    "summary": e.summary, "moved_to": e.moved_to.code if e.moved_to else None}
                   for e in release.scope],
@@ -40,16 +41,18 @@ def rid_snapshot(release: Release) -> dict[str, Any]:
         "sec_documents": [{"id": d.id, "name": d.name, "title": d.title} for d in db.session.scalars(
             sa.select(SecDocument).order_by(SecDocument.position, SecDocument.id))],
         "participant_impacts": sorted([p.mp_id, p.group_id] for p in release.participant_impacts),
-        "impact_summaries": [{"id": s.id, "kind": s.kind, "subject": s.subject, "text": s.text} for s in release.impact_summaries],
+        "impact_summaries": [{"id": s.id, "kind": s.kind, "subject": s.subject, "text": s.text}
+                             for s in release.impact_summaries],
         "document_impacts": sorted([d.mp_id, d.document_id] for d in release.document_impacts),
         "other_code_impacts": [{"code": o.code, "description": o.description} for o in release.other_code_impacts],
-        "milestones": [{"id": m.id, "kind": str(m.kind), "due_on": m.due_on.isoformat(), "event": m.event, "notes": m.notes,
-                        "acting_role": str(m.acting_role)} for m in release.milestones],
+        "milestones": [{"id": m.id, "kind": str(m.kind), "due_on": m.due_on.isoformat(), "event": m.event,
+                        "notes": m.notes, "acting_role": str(m.acting_role)} for m in release.milestones],
         "test_phases": [{"phase": t.phase, "name": t.name, "applies": t.applies, "reason": t.reason}
                         for t in release.test_phases],
         "cost_items": [{"id": c.id, "party": c.party, "description": c.description, "amount_pence": c.amount_pence,
                         "already_budgeted": c.already_budgeted} for c in release.cost_items],
-        "criteria": [{"id": c.id, "number": c.number, "text": c.text, "owner_role": str(c.owner_role)} for c in release.criteria],
+        "criteria": [{"id": c.id, "number": c.number, "text": c.text, "owner_role": str(c.owner_role)}
+                     for c in release.criteria],
         "glossary": [{"acronym": g.acronym, "term": g.term} for g in release.glossary],
     }
 
@@ -197,6 +200,7 @@ def _change_row(actor, release: Release, row, changes: dict[str, Any], change_no
     for key, value in changes.items():
         setattr(row, key, value)
     db.session.flush()
+    db.session.expire(row)  # reload relationships behind changed foreign keys before the snapshot
     record_event(actor, action, f"{label} changed", obj=row, release=release, before=before, after=after,
                  note=(change_note or "").strip())
     record_rid_change(actor, release, change_note)

@@ -10,7 +10,7 @@ from ..decisions.services import decision_summary
 from ..extensions import db, htmx
 from . import forms, services
 from .tasks import tasks_for
-from .models import (MilestoneKind, Release, RidVersion, ScopeEntry, ScopeStatus, SecDocument)
+from .models import MilestoneKind, ParticipantGroup, Release, RidVersion, ScopeEntry, ScopeStatus, SecDocument
 from .rid_view import find_row, rid_view
 from .workflow import BY_NAME, transitions_from, why_not
 
@@ -241,11 +241,11 @@ def edit_impact_summary(code: str, row_id: int):
 def edit_participant_impacts(code: str, row_id: int):
     release = _load_release(code)
     entry = _row_or_404(release.scope, row_id)
-    groups = services.rid_snapshot(release)["participant_groups"]
+    groups = db.session.scalars(sa.select(ParticipantGroup).order_by(ParticipantGroup.position, ParticipantGroup.id))
     ticked = [p.group_id for p in release.participant_impacts if p.mp_id == entry.mp_id]
     form = forms.TicksForm(ticked=ticked)
     form.ticked.label.text = f"Participants impacted by {entry.mp.reference}"
-    form.ticked.choices = [(g["id"], g["name"]) for g in groups]
+    form.ticked.choices = [(g.id, g.name) for g in groups]
 
     def save(f):
         services.set_participant_impacts(current_user, release, entry, set(f.ticked.data),

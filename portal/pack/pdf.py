@@ -1,0 +1,48 @@
+"""The decision pack as a PDF (weasyprint), rendered from the same data as the JSON."""
+from __future__ import annotations
+
+import datetime as dt
+
+from typing import Any, Iterator
+
+from flask import render_template
+from weasyprint import HTML
+
+from ..access import Role
+from ..criteria.models import AssessmentStatus
+from ..decisions.models import ConfirmationKind, RecommendationKind
+from ..releases.models import Stage
+from ..timeutil import uk_time
+
+
+def _signed(pack: dict[str, Any]) -> Iterator[tuple[str, dict]]:
+    """Every signature in the pack, with what it signed."""
+    for c in pack["criteria"]:
+        for a in c["assessments"]:
+            if a["signature"]:
+                yield f"Criterion {c['number']} assessment", a["signature"]
+    for r in pack["recommendations"]:
+        yield f"OpsG recommendation, round {r['round']}", r["signature"]
+    for v in pack["votes"]:
+        for b in v["ballots"]:
+            if b.get("signature"):
+                yield f"Ballot, round {v['round']}", b["signature"]
+    for d in pack["decisions"]:
+        yield f"Panel decision, round {d['round']}", d["signature"]
+    for c in pack["go_live_confirmations"]:
+        yield f"Go-live confirmation: {ConfirmationKind(c['kind']).label}", c["signature"]
+
+
+def _when(value: str | None) -> str:
+    return uk_time(dt.datetime.fromisoformat(value)) if value else ""
+
+
+def render_pdf(pack: dict[str, Any]) -> bytes:
+    people = {p["email"]: p for p in pack["people"]}
+    html = render_template("pack/pack.html", pack=pack, people=people, signatures=list(_signed(pack)),
+                           when=_when, role_label=lambda r: Role(r).label if r else "",
+                           stage_label=lambda s: Stage(s).label,
+                           status_label=lambda s: AssessmentStatus(s).label,
+                           recommendation_label=lambda k: RecommendationKind(k).label,
+                           confirmation_label=lambda k: ConfirmationKind(k).label)
+    return HTML(string=html).write_pdf()

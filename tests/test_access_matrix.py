@@ -1,0 +1,261 @@
+"""Every route declares who may use it, the declaration matches the table below, and the server enforces it.
+
+When you add a route: put `@roles_required(...)` or `@public` right under it, and add its endpoint to EXPECTED.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from portal.access import Role
+from portal.audit.models import AuditEvent
+from portal.extensions import db
+from conftest import PortalClient
+
+DECORATOR_REFUSAL = "Your role does not give you access to this page."
+
+
+@dataclass(frozen=True)
+class Persona:
+    name: str
+    role: Role
+    chair: bool = False
+    admin: bool = False
+
+
+PERSONAS = [
+    Persona("DCC", Role.DCC),
+    Persona("SECAS", Role.SECAS),
+    Persona("SECAS admin", Role.SECAS, admin=True),
+    Persona("OpsG", Role.OPSG),
+    Persona("OpsG chair", Role.OPSG, chair=True),
+    Persona("Panel", Role.PANEL),
+    Persona("Panel chair", Role.PANEL, chair=True),
+]
+
+# Who the access decorator lets in (rules about one object, such as "chair only", live in the services).
+PUBLIC = "public"
+EVERYONE = frozenset(p.name for p in PERSONAS)
+DCC = frozenset({"DCC"})
+SECAS = frozenset({"SECAS", "SECAS admin"})
+ADMIN = frozenset({"SECAS admin"})
+OPSG = frozenset({"OpsG", "OpsG chair"})
+PANEL = frozenset({"Panel", "Panel chair"})
+
+EXPECTED: dict[str, frozenset[str] | str] = {
+    "audit.portal_trail": ADMIN,
+    "audit.release_chain_status": EVERYONE,
+    "audit.release_trail": EVERYONE,
+    "auth.edit_user": ADMIN,
+    "calendar.create_link": EVERYONE,
+    "calendar.feed": PUBLIC,
+    "calendar.index": EVERYONE,
+    "calendar.release_feed": PUBLIC,
+    "calendar.revoke_link": EVERYONE,
+    "auth.login": PUBLIC,
+    "auth.logout": EVERYONE,
+    "auth.new_user": ADMIN,
+    "auth.set_password": EVERYONE,
+    "auth.users": ADMIN,
+    "criteria.answer_request": DCC | SECAS,
+    "criteria.ask_again": OPSG,
+    "criteria.assess": OPSG,
+    "criteria.assessments": EVERYONE,
+    "criteria.close_request": OPSG,
+    "criteria.grid": EVERYONE,
+    "criteria.index": EVERYONE,
+    "criteria.open_request": OPSG,
+    "criteria.requests": EVERYONE,
+    "criteria.show": EVERYONE,
+    "decisions.appoint_alternate": PANEL,
+    "decisions.cast_vote": PANEL,
+    "decisions.close_vote": PANEL,
+    "decisions.decision": EVERYONE,
+    "decisions.declare_conflict": PANEL,
+    "decisions.go_live": DCC | SECAS,
+    "decisions.open_vote": PANEL,
+    "decisions.reassessment": OPSG,
+    "decisions.recommendation": OPSG,
+    "decisions.record_decision": PANEL,
+    "decisions.replan": SECAS,
+    "decisions.vote": EVERYONE,
+    "decisions.vote_tally": EVERYONE,
+    "evidence.download": EVERYONE,
+    "evidence.evidence": EVERYONE,
+    "evidence.statement": DCC | SECAS,
+    "evidence.submit": DCC | SECAS,
+    "evidence.upload": DCC | SECAS,
+    "evidence.withdraw": DCC | SECAS,
+    "notifications.index": EVERYONE,
+    "notifications.mark_read": EVERYONE,
+    "notifications.outbox": ADMIN,
+    "notifications.settings": EVERYONE,
+    "ops.healthz": PUBLIC,
+    "pack.pack_json": EVERYONE,
+    "pack.pack_pdf": EVERYONE,
+    "releases.add_criterion": SECAS,
+    "releases.add_milestone": SECAS,
+    "releases.edit_cost_item": SECAS,
+    "releases.edit_criterion": SECAS,
+    "releases.edit_document_impacts": SECAS,
+    "releases.edit_impact_summary": SECAS,
+    "releases.edit_milestone": SECAS,
+    "releases.edit_participant_impacts": SECAS,
+    "releases.edit_scope_entry": SECAS,
+    "releases.index": EVERYONE,
+    "releases.my_tasks": EVERYONE,
+    "releases.rid_version": EVERYONE,
+    "releases.show": EVERYONE,
+    "releases.transition": EVERYONE,
+    "totp.disable": EVERYONE,
+    "totp.enrol": EVERYONE,
+    "totp.login_code": PUBLIC,
+    "totp.policy": ADMIN,
+    "totp.recovery_codes": EVERYONE,
+}
+
+# Values for URL arguments, from the demo release (ids that do not exist give 404, which is fine).
+URL_VALUES = {"code": "feb-2021", "number": 1, "request_id": 1, "user_id": 1, "file_id": 1, "row_id": 1,
+              "major": 0, "minor": 1, "name": "baseline", "token": "not-a-calendar-token"}
+# Signing out ends the persona's session, so it goes last.
+LAST = {"auth.logout"}
+
+
+def _rules(app):
+    rules = [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
+    return sorted(rules, key=lambda r: (r.endpoint in LAST, r.endpoint, r.rule))
+
+
+def _requests(app):
+    """(endpoint, method, url) for every rule and method of the app."""
+    for rule in _rules(app):
+        missing = set(rule.arguments) - set(URL_VALUES)
+        assert not missing, f"{rule.rule}: add a sample value for {sorted(missing)} to URL_VALUES in {__file__}"
+        url = rule.build({a: URL_VALUES[a] for a in rule.arguments}, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, url
+
+
+def _declared(view) -> frozenset[str] | str:
+    if view.allowed_roles is None:
+        return PUBLIC
+    return frozenset(p.name for p in PERSONAS if p.role in view.allowed_roles
+                     and (p.admin or not getattr(view, "admin_only", False)))
+
+
+def _audit_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+
+
+def test_every_route_declares_its_access(app):
+    undeclared = [f"{r.rule} ({r.endpoint})" for r in _rules(app)
+                  if not hasattr(app.view_functions[r.endpoint], "allowed_roles")]
+    assert not undeclared, ("These routes have no access decorator; put @roles_required(...) or @public "
+                            f"right under the route decorator: {undeclared}")
+
+
+def test_every_endpoint_is_in_the_expected_table(app):
+    endpoints = {r.endpoint for r in _rules(app)}
+    missing = sorted(endpoints - EXPECTED.keys())
+    assert not missing, (
+        "Add these endpoints to EXPECTED in tests/test_access_matrix.py (who may use them): "
+        + "; ".join(f'"{e}": {sorted(_declared(app.view_functions[e])) if _declared(app.view_functions[e]) != PUBLIC else PUBLIC}'
+                    for e in missing))
+    stale = sorted(EXPECTED.keys() - endpoints)
+    assert not stale, f"EXPECTED lists endpoints that no longer exist; remove them: {stale}"
+
+
+def test_declarations_match_the_expected_table(app):
+    wrong = {e: (sorted(EXPECTED[e]) if EXPECTED[e] != PUBLIC else PUBLIC,
+                 sorted(d) if (d := _declared(app.view_functions[e])) != PUBLIC else PUBLIC)
+             for e in {r.endpoint for r in _rules(app)} & EXPECTED.keys()
+             if _declared(app.view_functions[e]) != EXPECTED[e]}
+    assert not wrong, f"Decorator and EXPECTED disagree (endpoint: (expected, declared)): {wrong}"
+
+
+@pytest.fixture
+def demo_release(app, make_release):
+    """The demo release, on an instance whose evidence store exists (as /healthz requires)."""
+    Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
+    return make_release()
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_anonymous_users_are_sent_to_login(app, demo_release, htmx):
+    client = PortalClient(app)
+    token = client.csrf_token()
+    headers = {"HX-Request": "true"} if htmx else {}
+    problems = []
+    for endpoint, method, url in _requests(app):
+        if endpoint not in EXPECTED:
+            continue  # reported by test_every_endpoint_is_in_the_expected_table
+        response = client.open(url, method=method, headers=headers,
+                               data={"csrf_token": token} if method == "POST" else None)
+        if EXPECTED[endpoint] == PUBLIC:
+            if response.status_code in (401, 403) or response.status_code >= 500:
+                problems.append(f"{method} {url}: public route answered {response.status_code}")
+        elif htmx:
+            if response.status_code != 401 or not response.headers.get("HX-Redirect", "").startswith("/login"):
+                problems.append(f"{method} {url}: expected 401 with HX-Redirect to /login, got {response.status_code}")
+        elif response.status_code != 302 or not response.headers["Location"].startswith("/login"):
+            problems.append(f"{method} {url}: expected 302 to /login, got {response.status_code}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("persona", PERSONAS, ids=[p.name for p in PERSONAS])
+def test_each_role_gets_exactly_what_the_table_allows(app, make_user, demo_release, persona):
+    client = PortalClient(app)
+    client.login(make_user(persona.role, chair=persona.chair, admin=persona.admin))
+    token = client.csrf_token()
+    problems = []
+    for endpoint, method, url in _requests(app):
+        if endpoint not in EXPECTED:
+            continue
+        allowed = EXPECTED[endpoint] == PUBLIC or persona.name in EXPECTED[endpoint]
+        before = _audit_count(app)
+        response = client.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
+        status, body = response.status_code, response.get_data().decode(errors="replace")  # PDFs too
+        refused_by_decorator = status == 403 and DECORATOR_REFUSAL in body
+        if allowed:
+            if refused_by_decorator or status == 401 or status >= 500:
+                problems.append(f"{method} {url}: {persona.name} is allowed but got {status}")
+            elif (status == 302 and response.headers["Location"].startswith("/login")
+                  and EXPECTED[endpoint] != PUBLIC):
+                problems.append(f"{method} {url}: {persona.name} was sent to the login page")
+        else:
+            if not refused_by_decorator:
+                problems.append(f"{method} {url}: {persona.name} should get the 403 page, got {status}")
+            if _audit_count(app) != before:
+                problems.append(f"{method} {url}: refused {persona.name} but an audit event was written")
+    assert not problems, "\n".join(problems)
+
+
+def _post_routes(app):
+    return [(e, url) for e, method, url in _requests(app) if method == "POST"]
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token"], ids=["no-token", "wrong-token"])
+@pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])
+def test_every_post_needs_a_valid_csrf_token(app, make_user, demo_release, token, htmx):
+    """Without a valid token every POST is refused with 400 and nothing is written."""
+    client = PortalClient(app)
+    client.login(make_user(Role.SECAS, admin=True))
+    before = _audit_count(app)
+    problems = []
+    for endpoint, url in _post_routes(app):
+        headers = {"HX-Request": "true"} if htmx else {}
+        data = {}
+        if token and htmx:
+            headers["X-CSRFToken"] = token
+        elif token:
+            data["csrf_token"] = token
+        response = client.post(url, data=data, headers=headers)
+        if response.status_code != 400:
+            problems.append(f"POST {url}: expected 400, got {response.status_code}")
+    assert not problems, "\n".join(problems)
+    assert _audit_count(app) == before
+    assert client.get("/").status_code == 200  # still signed in: the refused logout did nothing

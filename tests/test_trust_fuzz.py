@@ -1,0 +1,167 @@
+"""Hostile input over every form: arbitrary text and bytes never cause a 500, and a rejected post
+commits no row and no audit event."""
+from __future__ import annotations
+
+import importlib
+import io
+import pkgutil
+import re
+import threading
+import urllib.parse
+
+import pytest
+import sqlalchemy as sa
+from flask_wtf import FlaskForm
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from wtforms.fields.core import UnboundField
+
+import portal
+from portal.access import Role
+from portal.audit.models import AuditEvent
+from portal.extensions import db
+from portal.releases.workflow import TRANSITIONS
+
+from conftest import PortalClient
+
+
+def _form_fields() -> list[str]:
+    """Every field name of every form in the portal (each post gets values for all of them)."""
+    names = set()
+    for info in pkgutil.walk_packages(portal.__path__, "portal."):
+        if info.name.endswith(".forms") or "_forms" in info.name:
+            module = importlib.import_module(info.name)
+            for obj in vars(module).values():
+                if isinstance(obj, type) and issubclass(obj, FlaskForm):
+                    names |= {n for n in dir(obj) if isinstance(getattr(obj, n, None), UnboundField)}
+    return sorted(names - {"csrf_token", "submit"})
+
+
+FIELDS = _form_fields()
+HOSTILE = ["", " ", "0", "1", "-1", "99999999999999999999", "1e308", "NaN", "2021-02-25", "31/02/2021",
+           "dcc", "secas", "opsg", "panel", "y", "on", "met", "not_met", "go", "no_go", "abstain",
+           "<script>alert(1)</script>", "\" onmouseover=alert(1) x=\"", "../../../etc/passwd", "a\x00b",
+           "'; DROP TABLE user; --", "x" * 5000, "😀" * 50, "\u202e\u0000\ufeff", "name@example.org"]
+value = st.one_of(st.text(max_size=200), st.sampled_from(HOSTILE), st.binary(max_size=100),
+                  st.integers().map(str))
+form_data = st.fixed_dictionaries({name: st.one_of(st.none(), value, st.lists(value, min_size=2, max_size=3))
+                                   for name in FIELDS})
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Refusals of an input: nothing of it may be stored.
+REJECTED = {400, 403, 404, 405, 409, 413, 422}
+# A failed sign-in is recorded (throttling and the audit trail need it), but nothing else is.
+SIGN_IN_RECORDS = {"login_attempt", "audit_event"}
+WRITE_RE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
+
+
+class CommittedWrites:
+    """Which tables had rows written by a transaction that committed (watched at the engine)."""
+
+    def __init__(self, engine):
+        self.pending: dict[int, set[str]] = {}
+        self.committed: list[str] = []
+        self.lock = threading.Lock()
+        sa.event.listen(engine, "before_cursor_execute", self._execute)
+        sa.event.listen(engine, "commit", self._commit)
+        sa.event.listen(engine, "rollback", self._rollback)
+
+    def _execute(self, conn, cursor, statement, params, context, executemany):
+        match = WRITE_RE.match(statement)
+        if match:
+            with self.lock:
+                self.pending.setdefault(id(conn), set()).add(match.group(1).lower())
+
+    def _commit(self, conn):
+        with self.lock:
+            self.committed += sorted(self.pending.pop(id(conn), ()))
+
+    def _rollback(self, conn):
+        with self.lock:
+            self.pending.pop(id(conn), None)
+
+    def take(self) -> list[str]:
+        with self.lock:
+            taken, self.committed = self.committed, []
+        return taken
+
+
+def _actor_key(view) -> str | None:
+    roles = getattr(view, "allowed_roles", None)
+    if roles is None:
+        return None
+    if Role.SECAS in roles:
+        return "secas"
+    for role, key in ((Role.PANEL, "panel_chair"), (Role.OPSG, "opsg_chair"), (Role.DCC, "dcc")):
+        if role in roles:
+            return key
+    raise AssertionError(f"no test user for {view}")
+
+
+def _post_routes():
+    app = portal.create_app(type("Probe", (__import__("config").TestConfig,), {"SQLALCHEMY_DATABASE_URI": "sqlite://"}))
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if "POST" in rule.methods and rule.endpoint != "auth.logout":
+            routes.append(pytest.param(rule.rule, rule.endpoint, _actor_key(app.view_functions[rule.endpoint]),
+                                       id=rule.endpoint))
+    return sorted(routes, key=lambda p: p.id)
+
+
+def _url(rule: str, users) -> str:
+    samples = {"code": "feb-2021", "user_id": str(users["dcc"].id), "name": TRANSITIONS[0].name}
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: samples.get(m.group(1), "1"), rule)
+
+
+def _encode(data: dict, token: str, multipart: bool):
+    """The form body: raw bytes are sent as they are, not as UTF-8 text."""
+    pairs = [("csrf_token", token)]
+    for name, val in data.items():
+        for item in (val if isinstance(val, list) else [val]):
+            if item is not None:
+                pairs.append((name, item))
+    if multipart:
+        fields = {}
+        for name, item in pairs:
+            if isinstance(item, bytes):
+                item = (io.BytesIO(item), "upload.bin")
+            fields.setdefault(name, []).append(item)
+        return fields, "multipart/form-data"
+    return urllib.parse.urlencode(pairs, doseq=True), "application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize("rule, endpoint, actor", _post_routes())
+def test_form_survives_hostile_input(app, users, make_release, rule, endpoint, actor):
+    make_release()
+    client = PortalClient(app)
+    if actor:
+        client.login(users[actor])
+    url = _url(rule, users)
+    with app.app_context():
+        writes = CommittedWrites(db.engine)
+    state = {"token": client.csrf_token()}
+
+    def audit_count() -> int:
+        with app.app_context():
+            return db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+
+    @FUZZ
+    @given(data=form_data, multipart=st.booleans(), htmx=st.booleans())
+    def post(data, multipart, htmx):
+        body, content_type = _encode(data, state["token"], multipart)
+        events_before = audit_count()
+        writes.take()
+        response = client.post(url, data=body, content_type=content_type,
+                               headers={"HX-Request": "true"} if htmx else {})
+        text = response.get_data(as_text=True)
+        assert response.status_code < 500, text[:2000]
+        assert "Traceback" not in text
+        committed = writes.take()
+        if response.status_code in REJECTED:
+            assert committed == [], f"{response.status_code} but wrote {committed}"
+            assert audit_count() == events_before
+        elif response.status_code in (401, 429):
+            assert set(committed) <= SIGN_IN_RECORDS, committed
+        if response.status_code == 400 and "form has expired" in text:
+            state["token"] = client.csrf_token()  # a sign-in started a new session
+
+    post()
