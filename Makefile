@@ -11,12 +11,14 @@ CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 5000
 SCSS := $(wildcard assets/scss/*.scss)
+# The instance folder holds the SQLite database and the evidence store (/healthz needs the latter to exist).
+INSTANCE_DIRS = mkdir -p "$${PORTAL_INSTANCE:-instance}" "$${UPLOAD_FOLDER:-$${PORTAL_INSTANCE:-instance}/evidence}"
 
 .PHONY: run test screenshots serve migrate demo assets chromium migration clean-stamps
 
 ## make run: everything from a fresh clone, then serve the demo on http://$(HOST):$(PORT)
 run: $(STAMPS)/requirements static/css/portal.css
-	@mkdir -p instance/evidence
+	@$(INSTANCE_DIRS)
 	$(FLASK) db upgrade
 	$(FLASK) portal demo
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop). Sign in with a demo login above."
@@ -34,7 +36,7 @@ screenshots: $(STAMPS)/requirements-dev static/css/portal.css chromium
 serve: $(STAMPS)/requirements static/css/portal.css
 	@test -n "$$DATABASE_URL" || { echo "Set DATABASE_URL, e.g. postgresql+psycopg://portal:secret@127.0.0.1:5432/portal"; exit 2; }
 	@test -n "$$SECRET_KEY" || { echo "Set SECRET_KEY to a long random string"; exit 2; }
-	mkdir -p "$${UPLOAD_FOLDER:-instance/evidence}"
+	@$(INSTANCE_DIRS)
 	PORTAL_CONFIG=production $(FLASK) db upgrade
 	PORTAL_CONFIG=production $(VENV)/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
@@ -43,7 +45,7 @@ migration: $(STAMPS)/requirements
 	sh scripts/regen_migration.sh
 
 migrate: $(STAMPS)/requirements
-	@mkdir -p instance/evidence
+	@$(INSTANCE_DIRS)
 	$(FLASK) db upgrade
 
 demo: migrate

@@ -152,7 +152,8 @@ def test_concurrent_final_assessments_leave_exactly_one(app, users, make_release
             actor = db.session.get(User, users["opsg"].id)
             criterion = db.session.scalar(sa.select(Criterion).where(Criterion.release_id == release.id,
                                                                      Criterion.number == 1))
-            barrier.wait()
+            db.session.rollback()  # end the read so every thread starts its write after the barrier
+            barrier.wait(timeout=60)
             try:
                 services.assess_criterion(actor, criterion, AssessmentStatus.MET, "ok", AssessmentKind.FINAL,
                                           PASSWORD)

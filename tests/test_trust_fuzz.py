@@ -165,3 +165,44 @@ def test_form_survives_hostile_input(app, users, make_release, rule, endpoint, a
             state["token"] = client.csrf_token()  # a sign-in started a new session
 
     post()
+
+
+GET_FORM_RE = re.compile(r'<form\b[^>]*method="get"[^>]*>(.*?)</form>', re.I | re.S)
+INPUT_NAME_RE = re.compile(r'<(?:input|select|textarea)\b[^>]*\bname="([^"]+)"', re.I)
+
+
+def _get_forms(app, client, users) -> list[tuple[str, list[str]]]:
+    """The GET forms (filters, searches) on every page the admin can open, with their field names."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static":
+            continue
+        url = _url(rule.rule, users)
+        response = client.get(url)
+        if response.status_code != 200 or response.mimetype != "text/html":
+            continue
+        for form in GET_FORM_RE.findall(response.get_data(as_text=True)):
+            found.append((url, sorted(set(INPUT_NAME_RE.findall(form)))))
+    return found
+
+
+def test_get_forms_survive_hostile_input(app, users, make_release):
+    make_release()
+    client = PortalClient(app)
+    client.login(users["secas"])
+    forms = _get_forms(app, client, users)
+    assert forms, "no filter forms found"
+    for url, names in forms:
+        query = st.fixed_dictionaries({n: st.one_of(st.none(), value, st.lists(value, min_size=2, max_size=4))
+                                       for n in names})
+
+        @FUZZ
+        @given(args=query, htmx=st.booleans())
+        def search(args, htmx):
+            pairs = [(k, v) for k, vals in args.items() if vals is not None
+                     for v in (vals if isinstance(vals, list) else [vals])]
+            response = client.get(f"{url}?{urllib.parse.urlencode(pairs)}",
+                                  headers={"HX-Request": "true"} if htmx else {})
+            assert response.status_code < 500, (url, response.get_data(as_text=True)[:500])
+
+        search()

@@ -140,6 +140,8 @@ def test_admin_requires_two_factor_for_a_role(app, client, users):
     response = panel.get("/")
     assert response.status_code == 302 and response.headers["Location"] == "/account/two-factor"
     assert panel.get("/tasks").headers["Location"] == "/account/two-factor"
+    fragment = panel.get("/tasks", headers={"HX-Request": "true"})
+    assert fragment.headers["HX-Redirect"] == "/account/two-factor"
     secret, _ = enrol(panel)
     assert panel.get("/").status_code == 200
     # Required for the role: it cannot be turned off.

@@ -9,7 +9,7 @@ from flask import (Blueprint, current_app, flash, redirect, render_template, req
 from flask_login import current_user, login_user
 
 from ..access import PortalError, Role, public, roles_required
-from ..extensions import db
+from ..extensions import db, htmx
 from . import services, totp
 from .models import User
 from .totp_forms import CodeForm, DisableForm, EnrolForm, PolicyForm
@@ -34,6 +34,8 @@ def require_enrolment():
     if (current_user.is_authenticated and request.endpoint not in _OPEN_BEFORE_ENROLMENT
             and totp.is_required_for(current_user) and not totp.is_enrolled(current_user)):
         flash("Your role must use two-factor sign-in. Set it up to continue.", "info")
+        if htmx:  # a whole page, never swapped into a fragment
+            return "", 204, {"HX-Redirect": url_for("totp.enrol")}
         return redirect(url_for("totp.enrol"))
 
 

@@ -1,11 +1,12 @@
 """Shapes of the assessment and evidence request forms."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from govuk_frontend_wtf.wtforms_widgets import (GovDateInput, GovFileInput, GovPasswordInput, GovRadioInput,
+from govuk_frontend_wtf.wtforms_widgets import (GovFileInput, GovPasswordInput, GovRadioInput,
                                                 GovSubmitInput, GovTextArea, GovTextInput)
-from wtforms import DateField, PasswordField, RadioField, StringField, SubmitField
+from wtforms import PasswordField, RadioField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, Optional
 
+from ..releases.forms import UkDateField
 from .models import AssessmentKind, AssessmentStatus
 
 STATUS_CHOICES = [(s.value, s.label) for s in AssessmentStatus]
@@ -28,8 +29,7 @@ class AssessmentForm(FlaskForm):
 class RequestForm(FlaskForm):
     question = StringField("What do you need from the owner?", widget=GovTextArea(),
                            validators=[InputRequired("Enter your question"), Length(max=10000)])
-    due_on = DateField("Answer by (optional)", widget=GovDateInput(), format="%d %m %Y",
-                       description="For example, 27 3 2021", validators=[Optional()])
+    due_on = UkDateField("Answer by (optional)", description="For example, 27 3 2021", validators=[Optional()])
     ask = SubmitField("Ask for evidence", widget=GovSubmitInput())
 
 

@@ -14,7 +14,7 @@ from ..evidence.models import EvidenceFile
 from ..extensions import db
 from ..notifications.services import notify
 from ..releases.models import Criterion, Release, Stage
-from ..signatures import sign
+from ..signatures import WrongPassword, sign
 from ..timeutil import utcnow
 from .models import Assessment, AssessmentKind, AssessmentStatus, EvidenceRequest, RequestState
 
@@ -133,6 +133,8 @@ def assess_criterion(actor, criterion: Criterion, status: AssessmentStatus, rati
         raise Conflict(reason)
     signature = None
     if kind == AssessmentKind.FINAL:
+        if not password:
+            raise WrongPassword("Enter your password to sign the final assessment")
         files = evidence_services.current_files(criterion)
         signature = sign(actor, password, f"assessed as {status.label}", {
             "release": criterion.release.code, "criterion": criterion.number, "criterion_text": criterion.text,

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..criteria.tasks import assessment_tasks
 from ..decisions.tasks import decision_tasks
+from ..evidence.tasks import evidence_tasks
 from ..tasks import Task
 
-PROVIDERS = (decision_tasks,)
+PROVIDERS = (decision_tasks, evidence_tasks, assessment_tasks)
 
 
 def tasks_for(user) -> list[Task]:
