@@ -79,6 +79,8 @@ def test_final_assessment_is_signed_over_the_evidence_hashes(app, client, users,
     client.login(users["opsg"])
     response = assess(client, release, kind="wrong")
     assert response.status_code == 422
+    response = assess(client, release, kind="final", password="")
+    assert response.status_code == 422 and "Enter your password to sign" in response.get_data(as_text=True)
     response = assess(client, release, kind="final", password="not my password")
     assert response.status_code == 422 and "password you entered is not correct" in response.get_data(as_text=True)
     assert assessments(app) == []
@@ -122,6 +124,7 @@ def test_every_assessment_is_kept_and_history_shown(app, client, users, make_rel
     assess(client, release, status="partially_met", rationale="Half there")
     page = client.get(f"/releases/{release.code}/criteria/1").get_data(as_text=True)
     assert "History (2 assessments)" in page and "Nothing yet" in page and "Half there" in page
+    assert "Trend: Not met → Partially met" in page
     assert len(assessments(app)) == 2
 
 

@@ -251,3 +251,15 @@ def test_statement_counts_as_evidence(app, client, users, release):
     response = client.post_form(url(release, 3, "statement"), {"text": "Not needed: no TOC change."}, htmx=True)
     assert response.status_code == 200 and "no TOC change" in response.get_data(as_text=True)
     assert client.post_form(url(release, 3, "statement"), {"text": ""}).status_code == 422
+
+
+def test_deferred_release_takes_evidence_only_for_criteria_marked_again(app, client, users, make_release,
+                                                                        monkeypatch):
+    from portal.evidence import services
+    release = make_release(Stage.DEFERRED)
+    monkeypatch.setattr(services, "criteria_needing_reassessment",
+                        lambda r: [c for c in r.criteria if c.number == 2])
+    client.login(users["dcc"])
+    assert upload(client, release, 1).status_code == 409
+    assert upload(client, release, 2).status_code == 303
+    assert len(files(app)) == 1

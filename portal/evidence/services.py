@@ -11,6 +11,7 @@ from ..access import Conflict, Invalid, NotFound, PermissionDenied, Role
 from ..audit.models import AuditEvent
 from ..audit.services import record_event
 from ..criteria.models import Assessment
+from ..decisions.guards import criteria_needing_reassessment
 from ..extensions import db
 from ..notifications.services import notify
 from ..releases import workflow
@@ -43,8 +44,8 @@ def why_evidence_closed(release: Release, criterion: Criterion | None = None) ->
 
 
 def is_marked_for_reassessment(criterion: Criterion) -> bool:
-    """Deferral decides which criteria run again; until it says so, none do."""
-    return False
+    """After a No-go, OpsG marks the criteria that run again (portal/decisions)."""
+    return criterion in criteria_needing_reassessment(criterion.release)
 
 
 def is_locked(criterion: Criterion) -> bool:
