@@ -11,6 +11,8 @@ CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 5000
 SCSS := $(wildcard assets/scss/*.scss)
+# Extra pytest options, e.g. `make test PYTEST_ARGS="-n 2"` (xdist; SQLite only: PostgreSQL tests share one database).
+PYTEST_ARGS ?=
 # The instance folder holds the SQLite database and the evidence store (/healthz needs the latter to exist).
 INSTANCE_DIRS = mkdir -p "$${PORTAL_INSTANCE:-instance}" "$${UPLOAD_FOLDER:-$${PORTAL_INSTANCE:-instance}/evidence}"
 
@@ -26,7 +28,7 @@ run: $(STAMPS)/requirements static/css/portal.css
 
 ## make test: unit, HTTP and browser tests (PostgreSQL instead of SQLite when TEST_DATABASE_URL is set)
 test: $(STAMPS)/requirements-dev static/css/portal.css chromium
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 ## make screenshots: the browser tests, saving docs/screenshots/*.png for the README
 screenshots: $(STAMPS)/requirements-dev static/css/portal.css chromium

@@ -88,7 +88,8 @@ def _register_template_helpers(app: Flask) -> None:
             "Role": access.Role,
             "htmx_headers": json.dumps({"X-CSRFToken": generate_csrf()}),
             "today": timeutil.today(),
-            "task_count": len(tasks_for(current_user)) if current_user.is_authenticated else 0,
+            # Fragments (htmx) never show the header, so they skip the task count's queries.
+            "task_count": len(tasks_for(current_user)) if current_user.is_authenticated and not htmx else 0,
         }
 
 

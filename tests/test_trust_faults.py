@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from portal.access import Role
 from portal.audit.models import AuditEvent
 from portal.audit.services import verify_chain
 from portal.auth.models import User
 from portal.extensions import db
 
-from conftest import PASSWORD, PortalClient
+from conftest import PortalClient
 from trust_helpers import DatabaseSwitch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,8 +78,7 @@ def test_killed_before_commit_leaves_neither_row_nor_event(app, db_url):
         assert verify_chain().ok
         # The dead writer's lock is gone: the portal can write again at once.
         from portal.auth import services
-        services.create_user(None, email="after@example.org", name="After", organisation="DCC",
-                             role=__import__("portal.access", fromlist=["Role"]).Role.DCC)
+        services.create_user(None, email="after@example.org", name="After", organisation="DCC", role=Role.DCC)
         db.session.commit()
     assert _counts(app)[:2] == (1, 1)
 

@@ -8,7 +8,6 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from portal.access import Role
 from portal.extensions import db
 
 from trust_helpers import DatabaseSwitch

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 04:50:51.280387
+Create Date: 2026-11-29 05:28:27.266544
 
 """
 from alembic import op
@@ -124,6 +124,20 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_event_actor_role'), ['actor_role'], unique=False)
         batch_op.create_index('ix_audit_event_release_occurred', ['release_id', 'id'], unique=False)
 
+    op.create_table('calendar_token',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_calendar_token_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_calendar_token')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_calendar_token_token_hash'))
+    )
+    with op.batch_alter_table('calendar_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_calendar_token_user_id'), ['user_id'], unique=False)
+        batch_op.create_index('uq_calendar_token_user_live', ['user_id'], unique=True, sqlite_where=sa.text('revoked_at IS NULL'), postgresql_where=sa.text('revoked_at IS NULL'))
+
     op.create_table('change_request',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('release_id', sa.Integer(), nullable=False),
@@ -237,6 +251,32 @@ def upgrade():
     with op.batch_alter_table('milestone', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_milestone_release_id'), ['release_id'], unique=False)
 
+    op.create_table('notification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('url', sa.String(length=500), nullable=False),
+    sa.Column('release_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['release_id'], ['release.id'], name=op.f('fk_notification_release_id_release')),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_notification_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification'))
+    )
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index('ix_notification_user_id_id', ['user_id', 'id'], unique=False)
+
+    op.create_table('notification_preference',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('channel', sa.Enum('email', 'portal', name='channel', native_enum=False, length=10), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_notification_preference_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_preference')),
+    sa.UniqueConstraint('user_id', 'kind', name=op.f('uq_notification_preference_user_id_kind'))
+    )
     op.create_table('other_code_impact',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('release_id', sa.Integer(), nullable=False),
@@ -248,6 +288,24 @@ def upgrade():
     )
     with op.batch_alter_table('other_code_impact', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_other_code_impact_release_id'), ['release_id'], unique=False)
+
+    op.create_table('outbox_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('to', sa.String(length=254), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('status', sa.Enum('queued', 'sent', 'failed', name='outboxstatus', native_enum=False, length=10), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_outbox_message_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_message'))
+    )
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_message_status_next', ['status', 'next_attempt_at'], unique=False)
 
     op.create_table('participant_impact',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -499,6 +557,15 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_recommendation_release_id'), ['release_id'], unique=False)
         batch_op.create_index('uq_recommendation_current', ['release_id', 'round'], unique=True, sqlite_where=sa.text('is_current'), postgresql_where=sa.text('is_current'))
 
+    op.create_table('reminder',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('milestone_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['milestone_id'], ['milestone.id'], name=op.f('fk_reminder_milestone_id_milestone')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder')),
+    sa.UniqueConstraint('milestone_id', 'kind', name=op.f('uq_reminder_milestone_id_kind'))
+    )
     op.create_table('vote_member',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('vote_id', sa.Integer(), nullable=False),
@@ -612,6 +679,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_vote_member_vote_id'))
 
     op.drop_table('vote_member')
+    op.drop_table('reminder')
     with op.batch_alter_table('recommendation', schema=None) as batch_op:
         batch_op.drop_index('uq_recommendation_current', sqlite_where=sa.text('is_current'), postgresql_where=sa.text('is_current'))
         batch_op.drop_index(batch_op.f('ix_recommendation_release_id'))
@@ -669,10 +737,19 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_participant_impact_release_id'))
 
     op.drop_table('participant_impact')
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_message_status_next')
+
+    op.drop_table('outbox_message')
     with op.batch_alter_table('other_code_impact', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_other_code_impact_release_id'))
 
     op.drop_table('other_code_impact')
+    op.drop_table('notification_preference')
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index('ix_notification_user_id_id')
+
+    op.drop_table('notification')
     with op.batch_alter_table('milestone', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_milestone_release_id'))
 
@@ -705,6 +782,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_change_request_release_id'))
 
     op.drop_table('change_request')
+    with op.batch_alter_table('calendar_token', schema=None) as batch_op:
+        batch_op.drop_index('uq_calendar_token_user_live', sqlite_where=sa.text('revoked_at IS NULL'), postgresql_where=sa.text('revoked_at IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_calendar_token_user_id'))
+
+    op.drop_table('calendar_token')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_event_release_occurred')
         batch_op.drop_index(batch_op.f('ix_audit_event_actor_role'))

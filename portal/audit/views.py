@@ -1,7 +1,6 @@
 """The audit trail pages: a release's trail for every signed-in role, the portal-wide trail for admins."""
-from flask import Blueprint, render_template, request, url_for
-
 import sqlalchemy as sa
+from flask import Blueprint, render_template, request, url_for
 
 from ..access import Role, roles_required
 from ..extensions import db, htmx

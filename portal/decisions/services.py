@@ -5,14 +5,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import url_for
 
 from ..access import Conflict, Invalid, PermissionDenied, Role
 from ..audit.services import record_event
 from ..auth.models import User
 from ..criteria.models import Assessment
 from ..extensions import db
-from ..notifications.services import notify
+from ..notifications.services import notify, portal_path
 from ..releases.models import Criterion, MilestoneKind, Release, ScopeStatus, Stage
 from ..releases.services import add_rid_version
 from ..releases.workflow import BY_NAME, apply_transition, why_not
@@ -86,7 +85,7 @@ def record_recommendation(actor, release: Release, *, kind: RecommendationKind, 
                  release=release, before={"recommendation": str(earlier.kind)} if earlier else None,
                  after={"recommendation": str(kind), "conditions": conditions})
     notify("recommendation_recorded", [Role.PANEL, Role.SECAS], f"{release.name}: OpsG recommendation recorded",
-           f"OpsG recommends: {kind.label}.", url=url_for("decisions.decision", code=release.code),
+           f"OpsG recommends: {kind.label}.", url=portal_path("decisions.decision", code=release.code),
            release=release)
     return recommendation
 
@@ -152,7 +151,7 @@ def open_vote(actor, release: Release, *, closes_at: dt.datetime | None = None) 
                  release=release, after={"eligible": [m.id for m in members],
                                          "closes_at": closes_at.isoformat() if closes_at else None})
     notify("vote_opened", [Role.PANEL], f"{release.name}: the Panel go/no-go vote is open",
-           "Cast your vote in the portal.", url=url_for("decisions.vote", code=release.code), release=release)
+           "Cast your vote in the portal.", url=portal_path("decisions.vote", code=release.code), release=release)
     return vote
 
 
@@ -307,7 +306,7 @@ def record_decision(actor, release: Release, *, reasons: str, password: str) -> 
     record_event(actor, "decision.recorded", f"Panel decision: {outcome.label}", obj=decision, release=release,
                  after={"outcome": str(outcome), "reasons": reasons})
     apply_transition(release, "decide_go" if outcome == Outcome.GO else "decide_no_go", actor)
-    url = url_for("decisions.decision", code=release.code)
+    url = portal_path("decisions.decision", code=release.code)
     notify("decision_made", list(Role), f"{release.name}: Panel decision {outcome.label}", reasons, url=url,
            release=release)
     if outcome == Outcome.GO:
@@ -467,24 +466,24 @@ def _actions(release: Release, user, summary: DecisionSummary) -> list[Action]:
         if reason is None and missing:
             reason = f"{len(missing)} criteria still need a final assessment."
         label = "Revise the recommendation" if summary.recommendation else "Record the recommendation"
-        actions.append(Action(label, url_for("decisions.recommendation", code=code), reason))
+        actions.append(Action(label, portal_path("decisions.recommendation", code=code), reason))
     if user.role == Role.OPSG and release.stage in (Stage.DEFERRED, Stage.EVIDENCE) and summary.decision \
             and summary.decision.outcome == Outcome.NO_GO:
-        actions.append(Action("Mark criteria for re-assessment", url_for("decisions.reassessment", code=code)))
+        actions.append(Action("Mark criteria for re-assessment", portal_path("decisions.reassessment", code=code)))
     if user.role == Role.PANEL and user.is_chair and release.stage == Stage.OPSG_REVIEW:
-        actions.append(Action("Open the Panel vote", url_for("decisions.vote", code=code),
+        actions.append(Action("Open the Panel vote", portal_path("decisions.vote", code=code),
                               _transition_reason(release, "open_vote", user)))
     if user.role == Role.PANEL and release.stage == Stage.PANEL_VOTE and summary.vote:
-        actions.append(Action("Go to the vote", url_for("decisions.vote", code=code)))
+        actions.append(Action("Go to the vote", portal_path("decisions.vote", code=code)))
     if release.stage == Stage.APPROVED and user.role in (Role.SECAS, Role.DCC):
         for kind, role in CONFIRMATION_ROLES.items():
             if role == user.role and kind not in summary.confirmations:
                 reason = None
                 if kind != ConfirmationKind.READINESS and ConfirmationKind.READINESS not in summary.confirmations:
                     reason = "SECAS has not confirmed readiness yet."
-                actions.append(Action(f"Confirm: {kind.label}", url_for("decisions.go_live", code=code), reason))
+                actions.append(Action(f"Confirm: {kind.label}", portal_path("decisions.go_live", code=code), reason))
     if user.role == Role.SECAS and release.stage == Stage.DEFERRED:
-        actions.append(Action("Set a new go-live date", url_for("decisions.replan", code=code)))
+        actions.append(Action("Set a new go-live date", portal_path("decisions.replan", code=code)))
     return actions
 
 

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import url_for
 
 from ..access import Role
 from ..extensions import db
+from ..notifications.services import portal_path
 from ..releases.models import MilestoneKind, Release, Stage
 from ..tasks import Task
 from .guards import current_recommendation, latest_vote
@@ -34,23 +34,23 @@ def decision_tasks(user) -> list[Task]:
                     Ballot.vote_id == vote.id, Ballot.member_id == seat.member_id, Ballot.is_current))
                 if voted is None:
                     for_whom = "" if seat.member_id == user.id else f" for {seat.member.name}"
-                    tasks.append(Task(f"Vote go/no-go{for_whom}", url_for("decisions.vote", code=release.code),
+                    tasks.append(Task(f"Vote go/no-go{for_whom}", portal_path("decisions.vote", code=release.code),
                                       release.name, _due(release, MilestoneKind.PANEL_DECISION)))
     if user.role == Role.OPSG and user.is_chair:
         for release in _releases_at(Stage.OPSG_REVIEW):
             if current_recommendation(release) is None:
                 tasks.append(Task("Record the OpsG recommendation",
-                                  url_for("decisions.recommendation", code=release.code), release.name,
+                                  portal_path("decisions.recommendation", code=release.code), release.name,
                                   _due(release, MilestoneKind.OPSG_REVIEW)))
     if user.role in (Role.SECAS, Role.DCC):
         for release in _releases_at(Stage.APPROVED):
             done = confirmations(latest_decision(release))
             for kind, role in CONFIRMATION_ROLES.items():
                 if role == user.role and kind not in done:
-                    tasks.append(Task(f"Confirm: {kind.label}", url_for("decisions.go_live", code=release.code),
+                    tasks.append(Task(f"Confirm: {kind.label}", portal_path("decisions.go_live", code=release.code),
                                       release.name, release.planned_go_live))
     if user.role == Role.SECAS:
         for release in _releases_at(Stage.DEFERRED):
             tasks.append(Task("Re-plan the deferred release: set a new go-live date",
-                              url_for("decisions.replan", code=release.code), release.name))
+                              portal_path("decisions.replan", code=release.code), release.name))
     return tasks

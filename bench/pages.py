@@ -1,0 +1,176 @@
+"""Per-page cost at each scale: SQL queries, server time (median, in-process test client) and bytes of the main pages
+and their HTMX fragments, next to a bare Flask page rendering a template of the same size (the framework's floor).
+
+    .venv/bin/python bench/pages.py --scales 1 10 100 [--runs 20] [--workdir /tmp/portal-bench]
+
+Each scale's data set is generated (bench/generate.py) into <workdir>/scale-<S>.db unless it is already there.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, render_template
+from jinja2 import DictLoader
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from config import TestConfig  # noqa: E402
+from generate import generate  # noqa: E402
+from portal import create_app  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from portal.releases.demo import DEMO_PASSWORD  # noqa: E402
+from portal.releases.models import Release, Stage  # noqa: E402
+
+LOGINS = {"secas": "secas.admin@example.org", "dcc": "dcc.lead@example.org", "opsg": "opsg.chair@example.org",
+          "panel": "panel.member1@example.org"}
+
+
+@dataclass
+class Page:
+    name: str
+    who: str
+    url: str
+    htmx: bool = False
+    full: str | None = None  # for a fragment: the page it is part of
+
+
+def pages_for(app) -> list[Page]:
+    """The main pages and their fragments, on the newest decided release and the newest open vote."""
+    with app.app_context():
+        def newest(stage):
+            return db.session.scalar(sa.select(Release.code).where(Release.stage == stage)
+                                     .order_by(Release.planned_go_live.desc(), Release.id.desc()).limit(1))
+        live, voting = newest(Stage.LIVE), newest(Stage.PANEL_VOTE)
+    rel, crit = f"/releases/{live}", f"/releases/{live}/criteria/1"
+    return [
+        Page("release list", "secas", "/"),
+        Page("release page", "secas", rel),
+        Page("  readiness grid", "secas", f"{rel}/criteria/grid", True, "release page"),
+        Page("criterion page", "dcc", crit),
+        Page("  evidence list", "dcc", f"{crit}/evidence", True, "criterion page"),
+        Page("  assessments", "dcc", f"{crit}/assessments", True, "criterion page"),
+        Page("  requests", "dcc", f"{crit}/requests", True, "criterion page"),
+        Page("my tasks", "dcc", "/tasks"),
+        Page("release audit", "secas", f"{rel}/audit"),
+        Page("  audit events", "secas", f"{rel}/audit", True, "release audit"),
+        Page("  chain status", "secas", f"{rel}/audit/chain", True, "release audit"),
+        Page("vote page", "panel", f"/releases/{voting}/vote"),
+        Page("  vote tally", "panel", f"/releases/{voting}/vote/tally", True, "vote page"),
+    ]
+
+
+def bench_config(database_url: str, upload_folder: str):
+    class BenchConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+        UPLOAD_FOLDER = upload_folder
+        WTF_CSRF_ENABLED = False  # sign-in by plain POST; the pages themselves are unchanged
+    return BenchConfig
+
+
+def signed_in_clients(app) -> dict:
+    clients = {}
+    for who, email in LOGINS.items():
+        client = app.test_client()
+        response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, (who, response.status_code)
+        clients[who] = client
+    return clients
+
+
+class QueryCounter:
+    def __init__(self, engine):
+        self.count, self.statements = 0, []
+        sa.event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, conn, cursor, statement, *args):
+        self.count += 1
+        self.statements.append(statement)
+
+
+def page_costs(database_url: str, upload_folder: str, runs: int = 1) -> dict[str, dict]:
+    """For each page: queries (of one request), median milliseconds over `runs`, bytes, status."""
+    app = create_app(bench_config(database_url, upload_folder))
+    pages = pages_for(app)
+    clients = signed_in_clients(app)
+    with app.app_context():
+        counter = QueryCounter(db.engine)
+    costs = {}
+    for page in pages:
+        client = clients[page.who]
+        headers = {"HX-Request": "true"} if page.htmx else {}
+        client.get(page.url, headers=headers)  # warm the template cache
+        times = []
+        for _ in range(runs):
+            counter.count, counter.statements = 0, []
+            started = time.perf_counter()
+            response = client.get(page.url, headers=headers)
+            times.append((time.perf_counter() - started) * 1000)
+        costs[page.name] = {"queries": counter.count, "ms": statistics.median(times), "bytes": len(response.data),
+                            "status": response.status_code, "full": page.full, "url": page.url,
+                            "statements": counter.statements}
+    return costs
+
+
+# --- The framework's floor: a bare Flask page of the same size ------------------------------------------
+
+ROW = "<p>" + "x" * 90 + "</p>\n"
+BARE = Flask("bare")
+BARE.jinja_loader = DictLoader({"page.html": "<!DOCTYPE html><html><body>{% for row in rows %}{{ row }}{% endfor %}"
+                                             "</body></html>"})
+
+
+@BARE.get("/<int:size>")
+def bare_page(size: int):
+    return render_template("page.html", rows=[ROW] * max(1, size // len(ROW)))
+
+
+def bare_ms(size: int, runs: int) -> float:
+    client = BARE.test_client()
+    client.get(f"/{size}")
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        client.get(f"/{size}")
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--years", type=int, default=5)
+    parser.add_argument("--workdir", default="/tmp/portal-bench")
+    parser.add_argument("--show-sql", metavar="PAGE", help="print the SQL one request of this page issues")
+    args = parser.parse_args()
+    logging.getLogger("portal.request").setLevel(logging.WARNING)  # one log line per request would be timed too
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"{'scale':>5} {'page':<18} {'status':>6} {'queries':>7} {'ms':>8} {'bare ms':>8} {'x bare':>7} "
+          f"{'bytes':>8} {'% of page':>9}")
+    for scale in args.scales:
+        db_file, folder = work / f"scale-{scale}.db", work / f"evidence-{scale}"
+        url = f"sqlite:///{db_file}"
+        if not db_file.exists():
+            generate(scale, url, str(folder), args.years, quiet=True)
+        costs = page_costs(url, str(folder), args.runs)
+        for name, c in costs.items():
+            if name.strip() == args.show_sql:
+                print("\n".join(" ".join(q.split())[:200] for q in c["statements"]))
+            floor = bare_ms(c["bytes"], args.runs)
+            share = f"{100 * c['bytes'] / costs[c['full']]['bytes']:.0f}%" if c["full"] else ""
+            print(f"{scale:>5} {name:<18} {c['status']:>6} {c['queries']:>7} {c['ms']:>8.1f} {floor:>8.2f} "
+                  f"{c['ms'] / floor:>7.1f} {c['bytes']:>8} {share:>9}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
