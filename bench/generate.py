@@ -6,7 +6,7 @@
 Scale S means S x (3 releases a year over --years years). Each release has 10-20 criteria, 2-4 evidence files per
 criterion (small real files in the upload folder, content-addressed like real uploads), an assessment history,
 and, once decided, an OpsG recommendation, a closed vote of the 12 Panel members with their signed ballots and the
-Panel decision. The next four releases to go live are in progress (an open vote, OpsG review, two in evidence
+Panel decision. The next four releases to go live (from a month ago) are in progress (an open vote, OpsG review, two in evidence
 gathering); those after them are drafts. Every row gets the
 audit event its service would have written, chained exactly as record_event chains them. Rows are inserted in bulk
 with explicit ids, so the database must be empty.
@@ -217,7 +217,7 @@ class Builder:
                 for k in range(self.scale):
                     n += 1
                     go_live = dt.date(year, month, 20 + k % 8)
-                    if go_live < today:
+                    if go_live < today - dt.timedelta(days=30):
                         stage = Stage.LIVE
                     else:  # a few releases are in progress at any time; those further off are still drafts
                         stage = IN_PROGRESS[in_progress] if in_progress < len(IN_PROGRESS) else Stage.DRAFT

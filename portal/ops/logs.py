@@ -7,6 +7,7 @@ import logging
 import sys
 import time
 
+import sqlalchemy as sa
 from flask import Flask, g, has_request_context, request
 
 # Attributes every LogRecord has; anything else was passed in `extra=` and is logged as a field.
@@ -25,8 +26,10 @@ class JsonFormatter(logging.Formatter):
         }
         if has_request_context():
             user = g.get("_login_user")  # only a user already loaded: logging must never query the database
+            # The identity key, not user.id: reading an expired attribute would query from inside the logger.
+            identity = sa.inspect(user).identity if user is not None and hasattr(user, "_sa_instance_state") else None
             entry.update(request_id=g.get("request_id", ""), method=request.method, path=request.path,
-                         user_id=getattr(user, "id", None))
+                         user_id=identity[0] if identity else None)
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

@@ -1,0 +1,23 @@
+"""The My tasks page and its count in the header, as each role sees them."""
+from portal.releases.models import Stage
+
+
+def test_dcc_sees_its_evidence_tasks_with_links_and_count(client, users, make_release):
+    release = make_release(Stage.EVIDENCE)
+    client.login(users["dcc"])
+    page = client.get("/tasks").get_data(as_text=True)
+    assert "Add evidence for criterion 1" in page
+    assert f'href="/releases/{release.code}/criteria/1"' in page
+    assert "Add evidence for criterion 9" not in page  # SECAS's criterion
+    listed = page.count('<tr class="govuk-table__row">') - 1  # minus the header row
+    assert listed >= 8  # criteria 1-8 each wait for evidence
+    assert f"My tasks ({listed})" in page
+    assert "26 January 2021" in page  # the evidence deadline from the timeline
+
+
+def test_panel_member_has_nothing_waiting_before_a_vote(client, users, make_release):
+    make_release(Stage.EVIDENCE)
+    client.login(users["panel"])
+    page = client.get("/tasks").get_data(as_text=True)
+    assert "Nothing is waiting for you" in page
+    assert "My tasks (" not in page
