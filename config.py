@@ -61,6 +61,7 @@ class TestConfig(Config):
     SESSION_COOKIE_SECURE = False
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = True
+    PASSWORD_HASH_CHEAP = True
     LOGIN_MAX_FAILURES = 5
 
 

@@ -8,6 +8,7 @@ Each scale's data set is generated (bench/generate.py) into <workdir>/scale-<S>.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import statistics
 import sys
@@ -28,7 +29,9 @@ from generate import generate  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.releases.demo import DEMO_PASSWORD  # noqa: E402
-from portal.releases.models import Release, Stage  # noqa: E402
+from portal.access import Role  # noqa: E402
+from portal.auth.models import User  # noqa: E402
+from portal.releases.models import Criterion, Release, Stage  # noqa: E402
 
 LOGINS = {"secas": "secas.admin@example.org", "dcc": "dcc.lead@example.org", "opsg": "opsg.chair@example.org",
           "panel": "panel.member1@example.org"}
@@ -66,6 +69,25 @@ def pages_for(app) -> list[Page]:
         Page("vote page", "panel", f"/releases/{voting}/vote"),
         Page("  vote tally", "panel", f"/releases/{voting}/vote/tally", True, "vote page"),
     ]
+
+
+def load_targets(database_url: str) -> dict:
+    """What bench/loadgen.py needs: 16 users (8 readers, 4 DCC uploaders, 4 Panel voters) and the pages."""
+    app = create_app(bench_config(database_url, "/nonexistent"))
+    pages = [p for p in pages_for(app) if not p.htmx]
+    with app.app_context():
+        ids = dict(db.session.execute(sa.select(User.email, User.id)).all())
+        upload = db.session.execute(
+            sa.select(Release.code, Criterion.number).join(Criterion.release)
+            .where(Release.stage == Stage.EVIDENCE, Criterion.owner_role == Role.DCC)).all()
+    readers = ["secas.admin", "secas.admin", "secas.admin", "opsg.chair", "opsg.chair", "opsg.member",
+               "panel.chair", "panel.member5"]
+    users = ([{"role": "read", "email": f"{r}@example.org"} for r in readers]
+             + [{"role": "dcc", "email": f"dcc.{r}@example.org"} for r in ("lead", "lead", "ops", "ops")]
+             + [{"role": "vote", "email": f"panel.member{i}@example.org",
+                 "member_id": ids[f"panel.member{i}@example.org"]} for i in range(1, 5)])
+    return {"users": users, "reads": [(p.name, p.url) for p in pages], "upload": [list(u) for u in upload],
+            "vote": pages[-1].url.split("/")[2]}
 
 
 def bench_config(database_url: str, upload_folder: str):
@@ -150,19 +172,25 @@ def main():
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--years", type=int, default=5)
     parser.add_argument("--workdir", default="/tmp/portal-bench")
+    parser.add_argument("--database-url", help="measure this database (e.g. PostgreSQL) instead of --scales")
+    parser.add_argument("--upload-folder", default="/tmp/portal-load/evidence")
+    parser.add_argument("--load-targets", metavar="DATABASE_URL", help="print bench/loadgen.py's targets as JSON")
     parser.add_argument("--show-sql", metavar="PAGE", help="print the SQL one request of this page issues")
     args = parser.parse_args()
     logging.getLogger("portal.request").setLevel(logging.WARNING)  # one log line per request would be timed too
+    if args.load_targets:
+        print(json.dumps(load_targets(args.load_targets)))
+        return
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     print(f"{'scale':>5} {'page':<18} {'status':>6} {'queries':>7} {'ms':>8} {'bare ms':>8} {'x bare':>7} "
           f"{'bytes':>8} {'% of page':>9}")
-    for scale in args.scales:
+    for scale in [0] if args.database_url else args.scales:
         db_file, folder = work / f"scale-{scale}.db", work / f"evidence-{scale}"
-        url = f"sqlite:///{db_file}"
-        if not db_file.exists():
+        url = args.database_url or f"sqlite:///{db_file}"
+        if not args.database_url and not db_file.exists():
             generate(scale, url, str(folder), args.years, quiet=True)
-        costs = page_costs(url, str(folder), args.runs)
+        costs = page_costs(url, args.upload_folder if args.database_url else str(folder), args.runs)
         for name, c in costs.items():
             if name.strip() == args.show_sql:
                 print("\n".join(" ".join(q.split())[:200] for q in c["statements"]))

@@ -24,18 +24,6 @@ PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-@pytest.fixture(scope="session", autouse=True)
-def fast_password_hashing():
-    """Cheap argon2 parameters in tests: production's cost (~0.5 s a hash) would dominate the suite."""
-    from argon2 import PasswordHasher
-
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(auth_services, "_hasher", fast)
-        patch.setattr(auth_services, "_DUMMY_HASH", fast.hash("not-a-real-password"))
-        yield
-
-
 def pytest_report_header(config):
     return f"database: {'PostgreSQL (' + PG_URL.rsplit('@', 1)[-1] + ')' if PG_URL else 'SQLite (file per test)'}"
 

@@ -43,3 +43,25 @@ def test_query_counts_do_not_grow_with_the_history(counts):
 def test_pages_stay_within_the_query_budget(counts):
     over = {name.strip(): c["queries"] for name, c in counts[3].items() if c["queries"] > MAX_QUERIES}
     assert set(over) <= OVER_LIMIT, over
+
+
+def test_the_release_list_is_paged(app, client, users):
+    """Fifty releases a page, latest go-live first; the next page is also an HTMX fragment."""
+    import datetime as dt
+
+    from portal.extensions import db
+    from portal.releases.models import Release
+
+    with app.app_context():
+        for n in range(55):
+            db.session.add(Release(code=f"R{n:03d}", name=f"Release number {n:03d}",
+                                   planned_go_live=dt.date(2020, 1, 1) + dt.timedelta(days=30 * n)))
+        db.session.commit()
+    client.login(users["dcc"])
+    first = client.get("/").get_data(as_text=True)
+    assert "Release number 054" in first and "Release number 005" in first
+    assert "Release number 004" not in first and "?page=2" in first
+    second = client.get("/?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert second.lstrip().startswith('<div id="release-list">')
+    assert "Release number 004" in second and "Release number 000" in second and "Release number 005" not in second
+    assert "<html" not in second

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..criteria.models import Assessment
 from ..extensions import db
 from ..releases.models import Criterion, Release
 from .models import (CONFIRMATION_LABELS, ConfirmationKind, Decision, GoLiveConfirmation, Outcome,
-                     ReassessmentMark, Recommendation, Vote, VoteState)
+                     ReassessmentMark, Recommendation, Vote, VoteMember, VoteState)
 
 
 def current_round(release: Release) -> int:
@@ -23,7 +24,10 @@ def current_recommendation(release: Release, round_: int | None = None) -> Recom
 
 
 def latest_vote(release: Release) -> Vote | None:
-    return db.session.scalar(sa.select(Vote).where(Vote.release_id == release.id).order_by(Vote.round.desc()).limit(1))
+    # The members and their users come with the vote: the tally and the ballot panel show every seat.
+    return db.session.scalar(sa.select(Vote).where(Vote.release_id == release.id).order_by(Vote.round.desc()).limit(1)
+                             .options(selectinload(Vote.members).options(joinedload(VoteMember.member),
+                                                                         joinedload(VoteMember.alternate))))
 
 
 def latest_decision(release: Release) -> Decision | None:

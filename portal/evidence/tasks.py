@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager, selectinload
 
 from ..access import Role
 from ..criteria.models import EvidenceRequest, RequestState
@@ -17,22 +18,32 @@ def evidence_tasks(user) -> list[Task]:
     if user.role not in services.OWNING_ROLES:
         return []
     tasks = []
-    releases = db.session.scalars(sa.select(Release).where(Release.stage.in_(OPEN_STAGES))).all()
+    # A fixed number of queries however many releases are open: criteria, milestones, missing evidence and open
+    # requests are each loaded for all of them at once.
+    releases = db.session.scalars(sa.select(Release).where(Release.stage.in_(OPEN_STAGES))
+                                  .options(selectinload(Release.criteria), selectinload(Release.milestones))).all()
+    ids = [release.id for release in releases]
+    missing: dict[int, list[Criterion]] = {}
+    for criterion in services.criteria_missing_evidence_in(ids, user.role):
+        missing.setdefault(criterion.release_id, []).append(criterion)
+    requests: dict[int, list[EvidenceRequest]] = {}
+    for request in db.session.scalars(sa.select(EvidenceRequest).join(Criterion).where(
+            EvidenceRequest.release_id.in_(ids), EvidenceRequest.state == RequestState.OPEN,
+            Criterion.owner_role == user.role).options(contains_eager(EvidenceRequest.criterion))):
+        requests.setdefault(request.release_id, []).append(request)
     for release in releases:
         deadline = services.evidence_deadline(release)
         if release.stage == Stage.EVIDENCE:
-            for criterion in services.criteria_missing_evidence(release, user.role):
+            for criterion in missing.get(release.id, []):
                 tasks.append(Task(f"Add evidence for criterion {criterion.number}",
                                   services.criterion_path(criterion), release.name, deadline,
                                   "Upload a file or write a statement of why none is needed."))
-            if services.why_role_cannot_submit(release, user.role) is None:
+            # Nothing missing is the usual reason submission waits, so the full check runs only without it.
+            if not missing.get(release.id) and services.why_role_cannot_submit(release, user.role) is None:
                 verb = "Confirm" if user.role == Role.SECAS else "Submit"
                 tasks.append(Task(f"{verb} {user.role.label} evidence", f"/releases/{release.code}/criteria",
                                   release.name, deadline))
-        requests = db.session.scalars(sa.select(EvidenceRequest).join(Criterion).where(
-            EvidenceRequest.release_id == release.id, EvidenceRequest.state == RequestState.OPEN,
-            Criterion.owner_role == user.role)).all()
-        for request in requests:
+        for request in requests.get(release.id, []):
             tasks.append(Task(f"Answer OpsG's evidence request on criterion {request.criterion.number}",
                               services.criterion_path(request.criterion), release.name, request.due_on,
                               request.question[:200]))

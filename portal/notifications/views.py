@@ -20,7 +20,12 @@ PAGE_SIZE = 50
 
 @bp.app_context_processor
 def notification_context():
-    return {"notification_count": unread_count(current_user) if current_user.is_authenticated else 0}
+    # Every template a request renders (each form widget too) asks: count once, and never for a fragment.
+    if not current_user.is_authenticated or htmx:
+        return {"notification_count": 0}
+    if not hasattr(request, "portal_unread_count"):
+        request.portal_unread_count = unread_count(current_user)
+    return {"notification_count": request.portal_unread_count}
 
 
 @bp.after_app_request

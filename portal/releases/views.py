@@ -17,13 +17,21 @@ from .workflow import BY_NAME, transitions_from, why_not
 bp = Blueprint("releases", __name__)
 
 
+RELEASES_PER_PAGE = 50  # the list grows by three releases a year, so it is paged
+
+
 @bp.get("/")
 @roles_required(*Role)
 def index():
-    releases = db.session.scalars(sa.select(Release).order_by(Release.planned_go_live.desc())
+    page = max(request.args.get("page", 1, type=int), 1)
+    releases = db.session.scalars(sa.select(Release).order_by(Release.planned_go_live.desc(), Release.id.desc())
+                                  .offset((page - 1) * RELEASES_PER_PAGE).limit(RELEASES_PER_PAGE + 1)
                                   .options(selectinload(Release.milestones))).all()
-    rows = [(release, services.next_milestone(release)) for release in releases]
-    return render_template("releases/index.html", rows=rows)
+    rows = [(release, services.next_milestone(release)) for release in releases[:RELEASES_PER_PAGE]]
+    links = {"newer": url_for("releases.index", page=page - 1) if page > 1 else None,
+             "older": url_for("releases.index", page=page + 1) if len(releases) > RELEASES_PER_PAGE else None}
+    template = "releases/_release_list.html" if htmx else "releases/index.html"
+    return render_template(template, rows=rows, links=links)
 
 
 @bp.get("/releases/<code>")
