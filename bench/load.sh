@@ -5,6 +5,7 @@
 # requests per run, 127.0.0.1 only.
 #
 #   bench/load.sh [SCALE] [SECONDS] [USERS]        (defaults 10 30 16)
+#   SKIP_PAGE="release audit" bench/load.sh        (the same without one page kind in the reads)
 #
 # Needs the local PostgreSQL 15 cluster (started here if it is not running) and a superuser role `portal`.
 set -euo pipefail
@@ -49,7 +50,8 @@ BIND=127.0.0.1:$PORT WEB_CONCURRENCY=2 PORTAL_CONFIG=production SECRET_KEY=load-
   .venv/bin/gunicorn -c gunicorn.conf.py 'app:create_app()' >"$WORK/portal.log" 2>&1 &
 PORTAL_PID=$!; PIDS+=("$PORTAL_PID")
 wait_for $PORT
-$PY bench/loadgen.py --port $PORT --users "$USERS" --seconds "$SECONDS_" | tee "$WORK/portal.json"
+$PY bench/loadgen.py --port $PORT --users "$USERS" --seconds "$SECONDS_" ${SKIP_PAGE:+--skip "$SKIP_PAGE"} \
+  | tee "$WORK/portal.json"
 stop "$PORTAL_PID"
 
 echo "== bare Flask page of $BARE_BYTES bytes: gunicorn, 2 workers, 127.0.0.1:$BARE_PORT"
