@@ -20,7 +20,26 @@ from portal.releases import demo  # noqa: E402
 from portal.releases.models import Release, Stage  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def _database_for_this_worker(url: str) -> str:
+    """Under xdist each worker gets its own PostgreSQL database (created once), so workers never meet."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base, name = url.rsplit("/", 1)
+    name = f"{name}_{worker}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    # Modules that read the variable themselves (trust_helpers) see this worker's database too.
+    os.environ["TEST_DATABASE_URL"] = f"{base}/{name}"
+    return os.environ["TEST_DATABASE_URL"]
+
+
+PG_URL = _database_for_this_worker(os.environ.get("TEST_DATABASE_URL", ""))
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
