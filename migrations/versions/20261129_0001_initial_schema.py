@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 05:28:27.266544
+Create Date: 2026-11-29 06:17:56.826692
 
 """
 from alembic import op
@@ -66,6 +66,7 @@ def upgrade():
     sa.UniqueConstraint('code', name=op.f('uq_release_code'))
     )
     with op.batch_alter_table('release', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_release_planned_go_live'), ['planned_go_live'], unique=False)
         batch_op.create_index(batch_op.f('ix_release_stage'), ['stage'], unique=False)
 
     op.create_table('sec_document',
@@ -799,6 +800,7 @@ def downgrade():
     op.drop_table('sec_document')
     with op.batch_alter_table('release', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_release_stage'))
+        batch_op.drop_index(batch_op.f('ix_release_planned_go_live'))
 
     op.drop_table('release')
     op.drop_table('participant_group')
