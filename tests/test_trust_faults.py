@@ -109,19 +109,25 @@ def test_database_cut_under_load_gives_503_only_while_down(app, users, make_rele
         began, ended = outage["began"], outage["ended"]
         return began is not None and started <= (ended or finished) and finished >= began
 
-    def browse():
-        client = PortalClient(app)
+    # Sign in and fetch tokens before the outage: under load a thread may start late.
+    browsers = [PortalClient(app) for _ in range(2)]
+    for client in browsers:
         client.login(users["dcc"])
+    writers = []
+    for _ in range(2):
+        client = PortalClient(app)
+        client.login(users["secas"])
+        page = client.get("/admin/users/new").get_data(as_text=True)
+        writers.append((client, re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)))
+
+    def browse(client):
         while not stop.is_set():
             started = time.monotonic()
             status = client.get("/").status_code
             results.append(("get", status, overlapped(started, time.monotonic())))
 
     def add_users(worker: int):
-        client = PortalClient(app)
-        client.login(users["secas"])
-        page = client.get("/admin/users/new").get_data(as_text=True)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        client, token = writers[worker]
         n = 0
         while not stop.is_set():
             n += 1
@@ -138,7 +144,7 @@ def test_database_cut_under_load_gives_503_only_while_down(app, users, make_rele
         except Exception as err:
             errors.append(err)
 
-    threads = [threading.Thread(target=guarded, args=(browse,)) for _ in range(2)]
+    threads = [threading.Thread(target=guarded, args=(browse, client)) for client in browsers]
     threads += [threading.Thread(target=guarded, args=(add_users, i)) for i in range(2)]
     for thread in threads:
         thread.start()
