@@ -42,6 +42,8 @@ class Config:
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    # Pages re-walk the whole audit chain this often; in between they verify only newer events.
+    AUDIT_CHAIN_RECHECK_SECONDS = _int("AUDIT_CHAIN_RECHECK_SECONDS", 300)
     # Tests and the demo freeze "today" to show a release as it stood.
     PORTAL_TODAY = os.environ.get("PORTAL_TODAY", "")
 
@@ -62,6 +64,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = True
     PASSWORD_HASH_CHEAP = True
+    AUDIT_CHAIN_RECHECK_SECONDS = 0  # every page check walks the whole chain
     LOGIN_MAX_FAILURES = 5
 
 

@@ -142,3 +142,29 @@ def test_chain_status_reports_the_break(app, chain):
         assert not status.ok
         assert status.first_broken_id == 5
         assert verify_chain().first_broken_id == 5
+
+
+def test_page_check_between_full_walks_verifies_newer_events_and_the_checkpoint(app, chain, make_user):
+    """With a recheck interval, pages verify only new events; an edit anywhere shows at the next full walk."""
+    app.config["AUDIT_CHAIN_RECHECK_SECONDS"] = 3600
+    user = make_user(Role.DCC)
+    with app.app_context():
+        first = chain_status()
+        assert first.ok
+        record_event(db.session.get(User, user.id), "test.step", "A later step")
+        db.session.commit()
+        later = chain_status()
+        assert later.ok and later.checked == first.checked + 1
+    _drop_triggers(app)
+    # A forged newer event is caught at once.
+    _sql(app, "UPDATE audit_event SET summary = 'forged' WHERE id = :id", params={"id": later.checked})
+    with app.app_context():
+        report = chain_status()
+        assert not report.ok and report.first_broken_id == later.checked
+    # An older edit waits for the full walk, which the interval decides.
+    _sql(app, "UPDATE audit_event SET summary = 'Step 1' WHERE id = :id", params={"id": later.checked})
+    _sql(app, "UPDATE audit_event SET summary = 'rewritten' WHERE id = 2")
+    app.config["AUDIT_CHAIN_RECHECK_SECONDS"] = 0
+    with app.app_context():
+        report = chain_status()
+        assert not report.ok and report.first_broken_id == 2

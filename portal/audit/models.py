@@ -37,21 +37,25 @@ class AuditEvent(db.Model):
     hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
 
     def canonical(self) -> dict[str, Any]:
-        """The fields the hash covers, in a stable form."""
-        return {
-            "id": self.id,
-            "occurred_at": as_utc(self.occurred_at).astimezone(dt.timezone.utc).isoformat(),
-            "actor_id": self.actor_id,
-            "actor_name": self.actor_name,
-            "actor_role": self.actor_role,
-            "on_behalf_of_id": self.on_behalf_of_id,
-            "action": self.action,
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "release_id": self.release_id,
-            "summary": self.summary,
-            "details": self.details,
-        }
+        return canonical_content(self)
+
+
+def canonical_content(event) -> dict[str, Any]:
+    """The fields the hash covers, in a stable form (from an AuditEvent or a row of its columns)."""
+    return {
+        "id": event.id,
+        "occurred_at": as_utc(event.occurred_at).astimezone(dt.timezone.utc).isoformat(),
+        "actor_id": event.actor_id,
+        "actor_name": event.actor_name,
+        "actor_role": event.actor_role,
+        "on_behalf_of_id": event.on_behalf_of_id,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "release_id": event.release_id,
+        "summary": event.summary,
+        "details": event.details,
+    }
 
 
 # Append-only even against direct SQL: triggers on both databases (also created by the migration).

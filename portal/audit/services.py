@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..extensions import db
 from ..timeutil import utcnow
-from .models import GENESIS_HASH, AuditEvent
+from .models import GENESIS_HASH, AuditEvent, canonical_content
 
 # One advisory-lock key for the chain head on PostgreSQL (SQLite serialises writers already).
 _CHAIN_LOCK_KEY = 0x5EC0A0D17
@@ -84,21 +87,55 @@ class ChainReport:
     problem: str = ""
 
 
-def verify_chain() -> ChainReport:
-    """Walk the whole chain in id order; name the first event whose link or content does not match."""
-    prev_hash, checked, expected_id = GENESIS_HASH, 0, 1
-    rows = db.session.execute(sa.select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=500))
-    for event in rows.scalars():
+def verify_chain(after: tuple[int, str] | None = None) -> ChainReport:
+    """Walk the chain in id order (from the start, or after a verified (id, hash)); name the first bad event."""
+    last_id, prev_hash = after or (0, GENESIS_HASH)
+    checked, expected_id = last_id, last_id + 1
+    # Plain column rows, not ORM objects: the walk reads every event and must stay cheap.
+    query = (sa.select(*AuditEvent.__table__.c).where(AuditEvent.id > last_id).order_by(AuditEvent.id)
+             .execution_options(yield_per=2000))
+    for event in db.session.execute(query):
         if event.id != expected_id:
             return ChainReport(False, checked, prev_hash, expected_id, f"event {expected_id} is missing")
         if event.prev_hash != prev_hash:
             return ChainReport(False, checked, prev_hash, event.id, "does not follow the event before it")
-        if _digest(event.prev_hash, event.canonical()) != event.hash:
+        if _digest(event.prev_hash, canonical_content(event)) != event.hash:
             return ChainReport(False, checked, prev_hash, event.id, "its content was changed after it was written")
         prev_hash, checked, expected_id = event.hash, checked + 1, expected_id + 1
     return ChainReport(True, checked, prev_hash)
 
 
+# Per process and database: the newest event a full walk verified, and when that walk ran.
+_checkpoints: dict[str, tuple[float, int, str]] = {}
+_checkpoints_lock = threading.Lock()
+
+
 def chain_status() -> ChainReport:
-    """Verify the chain now (nothing is cached: a stored 'verified' flag could itself be forged)."""
-    return verify_chain()
+    """The chain's state for the pages: a full walk every AUDIT_CHAIN_RECHECK_SECONDS, else only newer events.
+
+    Between full walks, events after the checkpoint are verified and the checkpoint event must still hold
+    its hash; an edit further back shows at the next full walk (and always in `flask audit verify`).
+    """
+    interval = current_app.config.get("AUDIT_CHAIN_RECHECK_SECONDS", 300)
+    key = str(db.engine.url)
+    with _checkpoints_lock:
+        checkpoint = _checkpoints.get(key)
+    if checkpoint and time.monotonic() - checkpoint[0] < interval:
+        walked_at, last_id, last_hash = checkpoint
+        row = db.session.execute(sa.select(AuditEvent.prev_hash, AuditEvent.hash)
+                                 .where(AuditEvent.id == last_id)).first()
+        if row is not None and row.hash == last_hash:
+            # Re-walk from the checkpoint event itself, so an edit to it shows too.
+            report = verify_chain(after=(last_id - 1, row.prev_hash))
+            if report.ok:
+                with _checkpoints_lock:
+                    _checkpoints[key] = (walked_at, report.checked, report.head_hash)
+            return report
+    walked_at = time.monotonic()
+    report = verify_chain()
+    with _checkpoints_lock:
+        if report.ok:
+            _checkpoints[key] = (walked_at, report.checked, report.head_hash)
+        else:
+            _checkpoints.pop(key, None)
+    return report
