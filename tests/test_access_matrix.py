@@ -12,8 +12,11 @@ import sqlalchemy as sa
 
 from portal.access import Role
 from portal.audit.models import AuditEvent
+from portal.decisions.models import Ballot, Decision, Vote, VoteMember
 from portal.extensions import db
-from conftest import PortalClient
+from portal.releases.models import Stage
+from conftest import PASSWORD, PortalClient
+from decisions_support import assess_all, client_for, open_vote, recommend
 
 DECORATOR_REFUSAL = "Your role does not give you access to this page."
 
@@ -259,3 +262,77 @@ def test_every_post_needs_a_valid_csrf_token(app, make_user, demo_release, token
     assert not problems, "\n".join(problems)
     assert _audit_count(app) == before
     assert client.get("/").status_code == 200  # still signed in: the refused logout did nothing
+
+
+# A Panel member who joined after the vote opened is not in its eligibility list. Every decisions route and
+# method, with what they get while the vote is open (a route missing here fails the test). "decorator" is the
+# role-level 403 page; 403 is the service's refusal ("not an eligible member", "only the chair").
+NOT_ELIGIBLE: dict[tuple[str, str], int | str] = {
+    ("decisions.appoint_alternate", "POST"): 403,
+    ("decisions.cast_vote", "POST"): 403,
+    ("decisions.close_vote", "POST"): 403,
+    ("decisions.decision", "GET"): 200,
+    ("decisions.declare_conflict", "POST"): 403,
+    ("decisions.go_live", "GET"): "decorator",
+    ("decisions.go_live", "POST"): "decorator",
+    ("decisions.open_vote", "POST"): 403,
+    ("decisions.reassessment", "GET"): "decorator",
+    ("decisions.reassessment", "POST"): "decorator",
+    ("decisions.recommendation", "GET"): "decorator",
+    ("decisions.recommendation", "POST"): "decorator",
+    ("decisions.record_decision", "POST"): 403,
+    ("decisions.replan", "GET"): "decorator",
+    ("decisions.replan", "POST"): "decorator",
+    ("decisions.vote", "GET"): 200,
+    ("decisions.vote_tally", "GET"): 200,
+}
+
+
+def _vote_state(app) -> tuple:
+    """Everything a vote route could write: ballots, seats (alternates, conflicts), the vote, the audit trail."""
+    with app.app_context():
+        state = (db.session.scalar(sa.select(sa.func.count(Ballot.id))),
+                 db.session.scalar(sa.select(sa.func.count(Decision.id))),
+                 list(db.session.execute(sa.select(VoteMember.member_id, VoteMember.alternate_id,
+                                                   VoteMember.conflict_note).order_by(VoteMember.id))),
+                 list(db.session.execute(sa.select(Vote.id, Vote.state))))
+    return state + (_audit_count(app),)
+
+
+def test_a_panel_member_not_eligible_for_the_open_vote_is_refused_and_writes_nothing(app, users, make_release,
+                                                                                      make_user):
+    release = make_release(Stage.OPSG_REVIEW)
+    assess_all(app, release, users["opsg"])
+    assert recommend(client_for(app, users["opsg_chair"]), release.code).status_code == 303
+    assert open_vote(client_for(app, users["panel_chair"]), release.code).status_code == 303
+    latecomer = make_user(Role.PANEL)  # joined after the vote opened
+    client = client_for(app, latecomer)
+    token = client.csrf_token()
+    # Well-formed data for every form, so a refusal comes from the eligibility rule, not from validation.
+    data = {"csrf_token": token, "choice": "go", "comment": "", "password": PASSWORD,
+            "alternate_id": str(users["panel"].id), "note": "I advise a party to this change.", "reasons": "Agreed.", "closes_at": ""}
+    routes = {(e, m): url for e, m, url in _requests(app) if e.startswith("decisions.")}
+    assert set(routes) == set(NOT_ELIGIBLE), ("Add the outcome for a Panel member who is not eligible to "
+                                              f"NOT_ELIGIBLE: {sorted(set(routes) ^ set(NOT_ELIGIBLE))}")
+    urls = {key: url.replace(URL_VALUES["code"], release.code) for key, url in routes.items()}
+    # Their own ballot comes from the loop; also try one "for" an eligible member they do not stand in for.
+    data["member_id"] = str(latecomer.id)
+    attempts = [(key, data) for key in sorted(NOT_ELIGIBLE)]
+    attempts.append((("decisions.cast_vote", "POST"), {**data, "member_id": str(users["panel"].id)}))
+    before = _vote_state(app)
+    problems = []
+    for (endpoint, method), form in attempts:
+        url = urls[(endpoint, method)]
+        response = client.open(url, method=method, data=form if method == "POST" else None)
+        body = response.get_data().decode(errors="replace")
+        expected = NOT_ELIGIBLE[(endpoint, method)]
+        if expected == "decorator":
+            ok = response.status_code == 403 and DECORATOR_REFUSAL in body
+        else:
+            ok = response.status_code == expected and (expected != 403 or DECORATOR_REFUSAL not in body)
+        if not ok:
+            problems.append(f"{method} {url}: expected {expected}, got {response.status_code}")
+        if _vote_state(app) != before:
+            problems.append(f"{method} {url}: the ineligible member's request changed the vote or the audit trail")
+            before = _vote_state(app)
+    assert not problems, "\n".join(problems)

@@ -109,3 +109,22 @@ def test_ballots_racing_the_close_are_all_before_it_or_refused(app, users, make_
             AuditEvent.action.like("vote.ballot%"), AuditEvent.id > closed_event))
         assert late == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot).where(Ballot.is_current)) <= 20
+
+
+def test_twenty_members_casting_ten_simultaneous_ballots_each_leave_twenty_current_ballots(app, users, make_release,
+                                                                                            make_user):
+    release, panel = _open_vote_with_members(app, users, make_release, make_user, 20)
+    calls = []
+    for member in panel:
+        for n in range(10):
+            client = _ready(app, client_for(app, member))
+            choice = ("go", "no_go", "abstain")[n % 3]
+            calls.append(lambda c=client, m=member, ch=choice: _ballot(c, release.code, m, ch))
+    statuses = _race(calls)
+    assert all(s < 500 for s in statuses), statuses
+    assert set(statuses) <= {303, 409}, statuses
+    assert count(app, Ballot, Ballot.is_current) == 20
+    with app.app_context():
+        members_with_a_ballot = db.session.scalar(sa.select(sa.func.count(sa.distinct(Ballot.member_id))))
+    assert members_with_a_ballot == 20
+    assert count(app, Ballot) == statuses.count(303)

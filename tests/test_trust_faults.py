@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import subprocess
@@ -18,9 +19,12 @@ from portal.access import Role
 from portal.audit.models import AuditEvent
 from portal.audit.services import verify_chain
 from portal.auth.models import User
+from portal.decisions.models import Ballot, Vote
 from portal.extensions import db
+from portal.releases.models import Stage
 
-from conftest import PortalClient
+from conftest import PASSWORD, PortalClient
+from decisions_support import assess_all, client_for, open_vote, recommend
 from trust_helpers import DatabaseSwitch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,6 +97,72 @@ def test_killed_at_any_moment_every_saved_row_has_its_event(app, db_url, run_for
     users, events, user_ids, created = _counts(app)
     assert users > 0
     assert user_ids == created  # a row if and only if its audit event
+    with app.app_context():
+        assert verify_chain().ok
+
+
+# A worker that casts (and changes) Panel ballots through the service, one transaction apiece.
+VOTER = """
+import itertools, os, sys
+sys.path.insert(0, os.getcwd())
+from config import TestConfig
+from portal import create_app
+from portal.auth.models import User
+from portal.decisions.models import Choice, Vote
+from portal.decisions.services import cast_vote
+from portal.extensions import db
+
+config = type("Worker", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": os.environ["DB_URL"]})
+app = create_app(config)
+member_ids = [int(i) for i in os.environ["MEMBERS"].split(",")]
+choices = list(Choice)
+with app.app_context():
+    vote = db.session.get(Vote, int(os.environ["VOTE_ID"]))
+    for n in itertools.count(1):
+        member = db.session.get(User, member_ids[n % len(member_ids)])
+        cast_vote(member, vote, member_id=member.id, choice=choices[n % len(choices)], comment=f"Ballot {n}",
+                  password=os.environ["PASSWORD"])
+        db.session.commit()
+        print(f"COMMITTED {n}", flush=True)
+"""
+
+
+def _ballots_and_events(app) -> tuple[list[int], list[int], int, int]:
+    """Ballot ids, the ballot ids the audit trail names, current ballots, members with a ballot."""
+    with app.app_context():
+        db.session.remove()
+        ballots = sorted(db.session.scalars(sa.select(Ballot.id)))
+        events = sorted(db.session.scalars(sa.select(AuditEvent.object_id)
+                                           .where(AuditEvent.action.in_(["vote.ballot_cast", "vote.ballot_changed"]))))
+        current = db.session.scalar(sa.select(sa.func.count()).select_from(Ballot).where(Ballot.is_current))
+        members = db.session.scalar(sa.select(sa.func.count(sa.distinct(Ballot.member_id))))
+        return ballots, events, current, members
+
+
+def test_killed_mid_vote_a_ballot_exists_if_and_only_if_its_audit_event_does(app, db_url, users, make_release,
+                                                                                make_user):
+    release = make_release(Stage.OPSG_REVIEW)
+    assess_all(app, release, users["opsg"])
+    assert recommend(client_for(app, users["opsg_chair"]), release.code).status_code == 303
+    panel = [users["panel_chair"], users["panel"]] + [make_user(Role.PANEL) for _ in range(3)]
+    assert open_vote(client_for(app, users["panel_chair"]), release.code).status_code == 303
+    with app.app_context():
+        vote_id = db.session.scalar(sa.select(Vote.id))
+    env = dict(os.environ, DB_URL=db_url, VOTE_ID=str(vote_id), PASSWORD=PASSWORD,
+               MEMBERS=",".join(str(m.id) for m in panel))
+    seen = 0
+    for run_for in [random.uniform(0.0, 0.5) for _ in range(4)]:
+        worker = subprocess.Popen([sys.executable, "-c", VOTER], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                  text=True)
+        assert worker.stdout.readline().startswith("COMMITTED"), "the voter did not get going"
+        time.sleep(run_for)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        ballots, events, current, members = _ballots_and_events(app)
+        assert ballots == events, f"killed after {run_for:.2f}s: ballots and ballot audit events differ"
+        assert len(ballots) > seen  # every round saved something, and nothing saved earlier was lost
+        assert current == members <= len(panel)
+        seen = len(ballots)
     with app.app_context():
         assert verify_chain().ok
 
