@@ -69,7 +69,8 @@ def _zip_type(stream: BinaryIO) -> FileType | None:
         with zipfile.ZipFile(stream) as zf:
             names = set(zf.namelist())
             if "mimetype" in names:
-                mimetype = zf.read("mimetype")[:100].decode("ascii", "replace").strip()
+                with zf.open("mimetype") as entry:  # read a bounded prefix: the entry could be a zip bomb
+                    mimetype = entry.read(100).decode("ascii", "replace").strip()
                 return ODF_BY_MIMETYPE.get(mimetype)
             if "[Content_Types].xml" in names:
                 for part, filetype in OOXML_BY_PART.items():
@@ -86,6 +87,8 @@ def _ole_type(stream: BinaryIO) -> FileType | None:
     """Old Office files are OLE compound documents: look for the main stream's name in the directory."""
     stream.seek(0)
     header = stream.read(512)
+    if len(header) < 512:  # too short to be a compound document
+        return None
     sector_size = 1 << struct.unpack_from("<H", header, 0x1E)[0]
     first_dir = struct.unpack_from("<I", header, 0x30)[0]
     if sector_size not in (512, 4096) or first_dir >= 0xFFFFFFFA:
