@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 
 from flask import Flask, g, render_template, request
 from flask_login import current_user
