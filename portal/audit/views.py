@@ -1,10 +1,10 @@
 """The audit trail pages: a release's trail for every signed-in role, the portal-wide trail for admins."""
-import sqlalchemy as sa
 from flask import Blueprint, render_template, request, url_for
 
 from ..access import Role, roles_required
-from ..extensions import db, htmx
+from ..extensions import htmx
 from ..releases.models import Release
+from ..releases.services import release_or_404
 from . import models  # noqa: F401  (create_app must see the audit tables)
 from .forms import TrailFilterForm
 from .services import chain_status
@@ -24,18 +24,14 @@ def portal_trail():
 @bp.get("/releases/<code>/audit")
 @roles_required(*Role)
 def release_trail(code: str):
-    return _render_trail(_release(code))
+    return _render_trail(release_or_404(code))
 
 
 @bp.get("/releases/<code>/audit/chain")
 @roles_required(*Role)
 def release_chain_status(code: str):
     """The chain-status fragment, loaded lazily by the release page (verifying takes a moment)."""
-    return render_template("audit/_chain_status.html", release=_release(code), chain=chain_status())
-
-
-def _release(code: str) -> Release:
-    return db.first_or_404(sa.select(Release).where(Release.code == code))
+    return render_template("audit/_chain_status.html", release=release_or_404(code), chain=chain_status())
 
 
 def _render_trail(release: Release | None):

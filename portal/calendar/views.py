@@ -6,6 +6,7 @@ from flask_login import current_user
 from ..access import Role, public, roles_required
 from ..extensions import db
 from ..releases.models import Milestone, Release
+from ..releases.services import release_or_404
 from ..timeutil import utcnow
 from . import ical
 from .forms import CreateLinkForm, RevokeLinkForm
@@ -66,7 +67,7 @@ def _feed(token: str, code: str | None) -> Response:
     query = sa.select(Milestone, Release).join(Release, Release.id == Milestone.release_id)
     name = "SEC releases"
     if code is not None:
-        release = db.first_or_404(sa.select(Release).where(Release.code == code))
+        release = release_or_404(code)
         query, name = query.where(Release.id == release.id), f"SEC release: {release.name}"
     base = current_app.config.get("PORTAL_URL", "").rstrip("/")
     stamp = utcnow()

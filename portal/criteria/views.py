@@ -2,7 +2,6 @@
 service, render)."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -10,7 +9,8 @@ from ..access import Invalid, NotFound, Role, roles_required
 from ..evidence import services as evidence_services
 from ..evidence.forms import StatementForm, SubmitEvidenceForm, UploadForm, WithdrawForm
 from ..extensions import db, htmx
-from ..releases.models import Release, Stage
+from ..releases.models import Stage
+from ..releases.services import release_or_404
 from ..signatures import WrongPassword
 from . import models, services  # noqa: F401 - models registers the tables with create_app
 from .forms import AnswerForm, AssessmentForm, CloseRequestForm, RequestForm
@@ -18,10 +18,6 @@ from .models import AssessmentKind, AssessmentStatus, EvidenceRequest
 
 bp = Blueprint("criteria", __name__)
 CHANGED = {"HX-Trigger": "criterion-changed"}
-
-
-def _release_or_404(code: str) -> Release:
-    return db.first_or_404(sa.select(Release).where(Release.code == code))
 
 
 def _request_or_404(criterion, request_id: int) -> EvidenceRequest:
@@ -103,7 +99,7 @@ def done(criterion, fragment: str, context: dict, message: str):
 @bp.get("/releases/<code>/criteria")
 @roles_required(*Role)
 def index(code: str):
-    release = _release_or_404(code)
+    release = release_or_404(code)
     submissions = {role: evidence_services.submission_for(release, role)
                    for role in evidence_services.owning_roles(release)}
     return render_template(
@@ -120,7 +116,7 @@ def index(code: str):
 @bp.get("/releases/<code>/criteria/grid")
 @roles_required(*Role)
 def grid(code: str):
-    return render_template("criteria/_readiness_grid.html", grid=services.readiness_grid(_release_or_404(code)))
+    return render_template("criteria/_readiness_grid.html", grid=services.readiness_grid(release_or_404(code)))
 
 
 @bp.get("/releases/<code>/criteria/<int:number>")

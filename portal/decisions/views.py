@@ -11,6 +11,7 @@ from ..access import Invalid, NotFound, Role, roles_required
 from ..auth.models import User
 from ..extensions import db, htmx
 from ..releases.models import Release, ScopeStatus, Stage
+from ..releases.services import release_or_404
 from ..timeutil import UK
 from . import models, services  # noqa: F401  (models: registers the tables with create_app)
 from .forms import (AlternateForm, BallotForm, CloseVoteForm, ConfirmationForm, ConflictForm, DecisionForm,
@@ -19,10 +20,6 @@ from .guards import latest_vote
 from .models import Choice, ConfirmationKind, RecommendationKind
 
 bp = Blueprint("decisions", __name__)
-
-
-def _release(code: str) -> Release:
-    return db.first_or_404(sa.select(Release).where(Release.code == code))
 
 
 def _done(endpoint: str, code: str):
@@ -37,7 +34,7 @@ def _problem(err: Invalid, field_id: str) -> list[dict]:
 @bp.get("/releases/<code>/decision")
 @roles_required(*Role)
 def decision(code: str):
-    release = _release(code)
+    release = release_or_404(code)
     return render_template("decisions/decision.html", release=release,
                            decision=services.decision_summary(release, current_user))
 
@@ -47,7 +44,7 @@ def decision(code: str):
 @bp.route("/releases/<code>/recommendation", methods=["GET", "POST"])
 @roles_required(Role.OPSG)
 def recommendation(code: str):
-    release = _release(code)
+    release = release_or_404(code)
     form = RecommendationForm()
     problem = None
     if form.validate_on_submit():
@@ -110,13 +107,13 @@ def _open_vote_or_404(release: Release):
 @bp.get("/releases/<code>/vote")
 @roles_required(*Role)
 def vote(code: str):
-    return _vote_page(_release(code))
+    return _vote_page(release_or_404(code))
 
 
 @bp.get("/releases/<code>/vote/tally")
 @roles_required(*Role)
 def vote_tally(code: str):
-    release = _release(code)
+    release = release_or_404(code)
     vote = _open_vote_or_404(release)
     return render_template("decisions/_vote_tally.html", release=release, vote=vote,
                            tally=services.count_vote(vote))
@@ -135,7 +132,7 @@ def _parse_closing_time(text: str | None) -> dt.datetime | None:
 @bp.post("/releases/<code>/vote/open")
 @roles_required(Role.PANEL)
 def open_vote(code: str):
-    release = _release(code)
+    release = release_or_404(code)
     form = OpenVoteForm()
     if not form.validate_on_submit():
         return _vote_page(release, 422, open_form=form)
@@ -150,7 +147,7 @@ def open_vote(code: str):
 @bp.post("/releases/<code>/vote/ballot")
 @roles_required(Role.PANEL)
 def cast_vote(code: str):
-    release = _release(code)
+    release = release_or_404(code)
     vote = _open_vote_or_404(release)
     form = BallotForm()
     seat = form.member_id.data if isinstance(form.member_id.data, int) else None
@@ -174,7 +171,7 @@ def cast_vote(code: str):
 @bp.post("/releases/<code>/vote/alternate")
 @roles_required(Role.PANEL)
 def appoint_alternate(code: str):
-    release = _release(code)
+    release = release_or_404(code)
     vote = _open_vote_or_404(release)
     form = AlternateForm()
     form.alternate_id.choices = [(u.id, u.name) for u in db.session.scalars(
@@ -192,7 +189,7 @@ def appoint_alternate(code: str):
 @bp.post("/releases/<code>/vote/conflict")
 @roles_required(Role.PANEL)
 def declare_conflict(code: str):
-    release = _release(code)
+    release = release_or_404(code)
     vote = _open_vote_or_404(release)
     form = ConflictForm()
     if not form.validate_on_submit():
@@ -205,7 +202,7 @@ def declare_conflict(code: str):
 @bp.post("/releases/<code>/vote/close")
 @roles_required(Role.PANEL)
 def close_vote(code: str):
-    release = _release(code)
+    release = release_or_404(code)
     vote = _open_vote_or_404(release)
     form = CloseVoteForm()
     if not form.validate_on_submit():
@@ -218,7 +215,7 @@ def close_vote(code: str):
 @bp.post("/releases/<code>/vote/decision")
 @roles_required(Role.PANEL)
 def record_decision(code: str):
-    release = _release(code)
+    release = release_or_404(code)
     form = DecisionForm()
     if not form.validate_on_submit():
         return _vote_page(release, 422, decision_form=form)
@@ -235,7 +232,7 @@ def record_decision(code: str):
 @bp.route("/releases/<code>/go-live", methods=["GET", "POST"])
 @roles_required(Role.SECAS, Role.DCC)
 def go_live(code: str):
-    release = _release(code)
+    release = release_or_404(code)
     form = ConfirmationForm()
     problem = None
     if form.validate_on_submit():
@@ -261,7 +258,7 @@ def go_live(code: str):
 @bp.route("/releases/<code>/replan", methods=["GET", "POST"])
 @roles_required(Role.SECAS)
 def replan(code: str):
-    release = _release(code)
+    release = release_or_404(code)
     form = ReplanForm()
     entries = [e for e in release.scope if e.status in (ScopeStatus.APPROVED, ScopeStatus.TARGETED)]
     others = db.session.scalars(sa.select(Release).where(Release.id != release.id).order_by(Release.code)).all()
@@ -288,7 +285,7 @@ def replan(code: str):
 @bp.route("/releases/<code>/reassessment", methods=["GET", "POST"])
 @roles_required(Role.OPSG)
 def reassessment(code: str):
-    release = _release(code)
+    release = release_or_404(code)
     form = ReassessmentForm()
     form.criteria.choices = [(c.id, f"{c.number}. {c.text}") for c in release.criteria]
     problem = None

@@ -2,14 +2,13 @@
 render)."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from ..access import Invalid, Role, roles_required
 from ..criteria.views import done, evidence_context, render_region
 from ..extensions import db
-from ..releases.models import Release
+from ..releases.services import release_or_404
 from . import models, services, storage  # noqa: F401 - models registers the tables with create_app
 from .forms import StatementForm, SubmitEvidenceForm, UploadForm, WithdrawForm
 
@@ -86,7 +85,7 @@ def statement(code: str, number: int):
 @bp.post("/releases/<code>/evidence/submit")
 @roles_required(Role.DCC, Role.SECAS)
 def submit(code: str):
-    release = db.first_or_404(sa.select(Release).where(Release.code == code))
+    release = release_or_404(code)
     if not SubmitEvidenceForm().validate_on_submit():
         flash("The form could not be sent. Try again.", "info")
         return redirect(url_for("criteria.index", code=code), 303)

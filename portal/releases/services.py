@@ -57,6 +57,11 @@ def rid_snapshot(release: Release) -> dict[str, Any]:
     }
 
 
+def release_or_404(code: str) -> Release:
+    """The release with this code, or a 404 page: the one lookup every part of the portal uses."""
+    return db.first_or_404(sa.select(Release).where(Release.code == code))
+
+
 def can_edit_rid(release: Release, user) -> bool:
     return user.role == Role.SECAS and release.stage not in RID_LOCKED_STAGES
 

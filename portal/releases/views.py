@@ -88,7 +88,7 @@ def transition(code: str, name: str):
 @bp.get("/releases/<code>/rid/<int:major>.<int:minor>")
 @roles_required(*Role)
 def rid_version(code: str, major: int, minor: int):
-    release = db.first_or_404(sa.select(Release).where(Release.code == code))
+    release = services.release_or_404(code)
     version = db.first_or_404(sa.select(RidVersion).filter_by(release_id=release.id, major=major, minor=minor))
     rid = rid_view(version.snapshot) if version.snapshot else None
     return render_template("releases/rid_version.html", release=release, version=version, rid=rid,
