@@ -16,7 +16,6 @@ from werkzeug.exceptions import HTTPException
 from . import access, timeutil
 from .evidence.storage import UploadRequest
 from .extensions import csrf, db, htmx, login_manager, migrate
-from .releases.tasks import tasks_for
 
 log = logging.getLogger("portal")
 
@@ -87,8 +86,6 @@ def _register_template_helpers(app: Flask) -> None:
             "Role": access.Role,
             "htmx_headers": json.dumps({"X-CSRFToken": generate_csrf()}),
             "today": timeutil.today(),
-            # Fragments (htmx) never show the header, so they skip the task count's queries.
-            "task_count": len(tasks_for(current_user)) if current_user.is_authenticated and not htmx else 0,
         }
 
 

@@ -110,6 +110,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "releases.edit_scope_entry": SECAS,
     "releases.index": EVERYONE,
     "releases.my_tasks": EVERYONE,
+    "releases.task_count": EVERYONE,
     "releases.rid_version": EVERYONE,
     "releases.show": EVERYONE,
     "releases.transition": EVERYONE,

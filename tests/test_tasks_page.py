@@ -21,3 +21,16 @@ def test_panel_member_has_nothing_waiting_before_a_vote(client, users, make_rele
     page = client.get("/tasks").get_data(as_text=True)
     assert "Nothing is waiting for you" in page
     assert "My tasks (" not in page
+    assert client.get("/tasks/count", headers={"HX-Request": "true"}).get_data(as_text=True).strip() == ""
+
+
+def test_other_pages_load_the_task_count_after_the_page(client, users, make_release):
+    """The header's count is an htmx fragment, so a page does not pay for every release's task queries."""
+    make_release(Stage.EVIDENCE)
+    client.login(users["dcc"])
+    page = client.get("/").get_data(as_text=True)
+    assert 'hx-get="/tasks/count" hx-trigger="load"' in page
+    assert "My tasks (" not in page
+    listed = client.get("/tasks").get_data(as_text=True).count('<tr class="govuk-table__row">') - 1
+    count = client.get("/tasks/count", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert count.strip() == f"({listed})"

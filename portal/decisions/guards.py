@@ -1,6 +1,8 @@
 """Read-only queries about a release's decision rounds, and the workflow guards built on them."""
 from __future__ import annotations
 
+from types import EllipsisType
+
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -11,10 +13,19 @@ from .models import (CONFIRMATION_LABELS, ConfirmationKind, Decision, GoLiveConf
                      ReassessmentMark, Recommendation, Vote, VoteMember, VoteState)
 
 
-def current_round(release: Release) -> int:
-    """Round 1 until the first Panel decision; each decision starts the next round."""
+def current_round(release: Release, decisions: list[Decision] | None = None) -> int:
+    """Round 1 until the first Panel decision; each decision starts the next round. `decisions` may pass the
+    release's decisions when the caller has them already (decisions_of)."""
+    if decisions is not None:
+        return len(decisions) + 1
     decided = db.session.scalar(sa.select(sa.func.count(Decision.id)).where(Decision.release_id == release.id))
     return (decided or 0) + 1
+
+
+def decisions_of(release: Release) -> list[Decision]:
+    """Every Panel decision on the release, the latest first, with their signatures (a handful per release)."""
+    return list(db.session.scalars(sa.select(Decision).where(Decision.release_id == release.id)
+                                   .order_by(Decision.round.desc()).options(joinedload(Decision.signature))))
 
 
 def current_recommendation(release: Release, round_: int | None = None) -> Recommendation | None:
@@ -53,9 +64,11 @@ def all_criteria_finally_assessed(release: Release) -> bool:
     return bool(release.criteria) and not criteria_not_finally_assessed(release)
 
 
-def criteria_needing_reassessment(release: Release) -> list[Criterion]:
-    """Criteria OpsG marked after the latest No-go that have no new final assessment yet."""
-    decision = latest_decision(release)
+def criteria_needing_reassessment(release: Release, decision: Decision | None | EllipsisType = ...) -> list[Criterion]:
+    """Criteria OpsG marked after the latest No-go that have no new final assessment yet. `decision` may pass the
+    latest decision (or None) when the caller has it already."""
+    if decision is ...:
+        decision = latest_decision(release)
     if decision is None or decision.outcome != Outcome.NO_GO:
         return []
     marked = sa.select(ReassessmentMark.criterion_id).where(ReassessmentMark.decision_id == decision.id)

@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from ..access import Conflict, Invalid, PermissionDenied, Role
 from ..audit.services import record_event
@@ -18,8 +19,8 @@ from ..releases.workflow import BY_NAME, apply_transition, why_not
 from ..signatures import sign
 from ..timeutil import as_utc, uk_date, utcnow
 from .guards import (all_criteria_finally_assessed, confirmations, criteria_needing_reassessment,
-                     criteria_not_finally_assessed, current_recommendation, current_round, latest_decision,
-                     latest_vote)
+                     criteria_not_finally_assessed, current_recommendation, current_round, decisions_of,
+                     latest_decision, latest_vote)
 from .models import (CONFIRMATION_LABELS, Ballot, Choice, ConfirmationKind, Decision, GoLiveConfirmation,
                      Outcome, ReassessmentMark, Recommendation, RecommendationKind, Vote, VoteMember, VoteState)
 
@@ -112,10 +113,12 @@ def current_ballots(vote: Vote) -> list[Ballot]:
                                    .order_by(Ballot.id)))
 
 
-def count_vote(vote: Vote) -> Tally:
-    """Apply the vote's rules to the current ballots (the outcome is None without quorum)."""
-    members = list(db.session.scalars(sa.select(VoteMember).where(VoteMember.vote_id == vote.id)
-                                      .order_by(VoteMember.id)))
+def count_vote(vote: Vote, members: list[VoteMember] | None = None) -> Tally:
+    """Apply the vote's rules to the current ballots (the outcome is None without quorum). `members` may pass the
+    vote's seats when they were loaded with the vote in this request (guards.latest_vote)."""
+    if members is None:
+        members = list(db.session.scalars(sa.select(VoteMember).where(VoteMember.vote_id == vote.id)
+                                          .order_by(VoteMember.id)))
     eligible = [m for m in members if not m.is_conflicted]
     eligible_ids = {m.member_id for m in eligible}
     ballots = [b for b in current_ballots(vote) if b.member_id in eligible_ids]
@@ -488,18 +491,22 @@ def _actions(release: Release, user, summary: DecisionSummary) -> list[Action]:
 
 
 def decision_summary(release: Release, user) -> DecisionSummary:
-    """What the top of the release page shows: recommendation, vote, decision, go-live, and this user's actions."""
-    round_ = current_round(release)
-    recommendation = current_recommendation(release, round_)
-    if recommendation is None and round_ > 1:
-        recommendation = current_recommendation(release, round_ - 1)
-    shown_round = recommendation.round if recommendation else 0
-    earlier = db.session.scalar(sa.select(sa.func.count(Recommendation.id)).where(
-        Recommendation.release_id == release.id, Recommendation.round == shown_round,
-        sa.not_(Recommendation.is_current))) or 0
+    """What the top of the release page shows: recommendation, vote, decision, go-live, and this user's actions.
+    The decisions and the recommendations of the last two rounds are read once each, with their signatures."""
+    decisions = decisions_of(release)
+    round_ = current_round(release, decisions)
+    decision = decisions[0] if decisions else None
+    # This round's recommendation, or the last round's while OpsG has not recorded a new one.
+    recommendations = list(db.session.scalars(sa.select(Recommendation).where(
+        Recommendation.release_id == release.id, Recommendation.round.in_((round_, round_ - 1)))
+        .options(joinedload(Recommendation.signature))))
+    current = {r.round: r for r in recommendations if r.is_current}
+    recommendation = current.get(round_) or current.get(round_ - 1)
+    earlier = sum(1 for r in recommendations if recommendation and r.round == recommendation.round
+                  and not r.is_current)
     vote = latest_vote(release)
-    decision = latest_decision(release)
-    summary = DecisionSummary(round_, recommendation, earlier, vote, count_vote(vote) if vote else None, decision,
-                              confirmations(decision), criteria_needing_reassessment(release))
+    summary = DecisionSummary(round_, recommendation, earlier, vote,
+                              count_vote(vote, vote.members) if vote else None, decision,
+                              confirmations(decision), criteria_needing_reassessment(release, decision))
     summary.actions = _actions(release, user, summary)
     return summary

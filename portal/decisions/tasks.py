@@ -17,13 +17,13 @@ def _due(release: Release, kind: MilestoneKind):
     return next((m.due_on for m in release.milestones if m.kind == kind), None)
 
 
-def _releases_at(*stages: Stage) -> list[Release]:
-    return list(db.session.scalars(sa.select(Release).where(Release.stage.in_(stages)).order_by(Release.code)))
-
-
-def decision_tasks(user) -> list[Task]:
+def decision_tasks(user, releases: list[Release]) -> list[Task]:
     """What is waiting for `user` in the decision steps."""
     tasks: list[Task] = []
+
+    def _releases_at(stage: Stage) -> list[Release]:
+        return [release for release in releases if release.stage == stage]
+
     if user.role == Role.PANEL:
         for release in _releases_at(Stage.PANEL_VOTE):
             vote = latest_vote(release)

@@ -226,11 +226,17 @@ def write_statement(actor, criterion: Criterion, text: str) -> EvidenceStatement
 
 # --- Submission ----------------------------------------------------------------------------------------
 
+def review_rounds(release_ids: list[int]) -> dict[int, int]:
+    """Each release's review round: 1, plus one for each time it returned from deferral to evidence gathering."""
+    replans = dict(db.session.execute(
+        sa.select(AuditEvent.release_id, sa.func.count()).where(
+            AuditEvent.release_id.in_(release_ids), AuditEvent.action == "release.replan")
+        .group_by(AuditEvent.release_id)).all())
+    return {release_id: 1 + replans.get(release_id, 0) for release_id in release_ids}
+
+
 def current_review_round(release: Release) -> int:
-    """1, plus one for each time a deferred release returned to evidence gathering."""
-    replans = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.release_id == release.id, AuditEvent.action == "release.replan"))
-    return 1 + (replans or 0)
+    return review_rounds([release.id])[release.id]
 
 
 def criteria_missing_evidence(release: Release, role: Role) -> list[Criterion]:
@@ -274,18 +280,40 @@ def timeliness(submission: EvidenceSubmission) -> str:
 
 
 def why_role_cannot_submit(release: Release, role: Role) -> str | None:
-    if release.stage != Stage.EVIDENCE:
-        return f"Evidence can only be submitted while the release is at '{Stage.EVIDENCE.label}'."
-    if role not in owning_roles(release):
-        return f"{role.label} owns no criteria in this release."
-    if submission_for(release, role) is not None:
-        return f"{role.label} has already {SUBMIT_VERB.get(role, 'submitted')} its evidence."
-    missing = criteria_missing_evidence(release, role)
-    if missing:
-        numbers = ", ".join(str(c.number) for c in missing)
-        return (f"Criteria {numbers} need at least one current file or a written statement "
-                "before the evidence can be submitted.")
-    return None
+    """Why `role` cannot submit its evidence for `release` now, or None when it can."""
+    return why_role_cannot_submit_in([release], role)[release.id]
+
+
+def why_role_cannot_submit_in(releases: list[Release], role: Role,
+                              missing: dict[int, list[Criterion]] | None = None) -> dict[int, str | None]:
+    """The same for several releases in a fixed number of queries (My tasks), by release id. `missing` may pass
+    the role's criteria missing evidence by release when the caller already has them."""
+    ids = [release.id for release in releases]
+    owners = {tuple(row) for row in db.session.execute(
+        sa.select(Criterion.release_id, Criterion.owner_role).distinct().where(Criterion.release_id.in_(ids)))}
+    rounds = review_rounds(ids)
+    submitted = {s.release_id for s in db.session.scalars(sa.select(EvidenceSubmission).where(
+        EvidenceSubmission.release_id.in_(ids), EvidenceSubmission.role == role))
+        if s.review_round == rounds[s.release_id]}
+    if missing is None:
+        missing = {}
+        for criterion in criteria_missing_evidence_in(ids, role):
+            missing.setdefault(criterion.release_id, []).append(criterion)
+    reasons: dict[int, str | None] = {}
+    for release in releases:
+        if release.stage != Stage.EVIDENCE:
+            reasons[release.id] = f"Evidence can only be submitted while the release is at '{Stage.EVIDENCE.label}'."
+        elif (release.id, role) not in owners:
+            reasons[release.id] = f"{role.label} owns no criteria in this release."
+        elif release.id in submitted:
+            reasons[release.id] = f"{role.label} has already {SUBMIT_VERB.get(role, 'submitted')} its evidence."
+        elif missing.get(release.id):
+            numbers = ", ".join(str(c.number) for c in missing[release.id])
+            reasons[release.id] = (f"Criteria {numbers} need at least one current file or a written statement "
+                                   "before the evidence can be submitted.")
+        else:
+            reasons[release.id] = None
+    return reasons
 
 
 def roles_waiting_to_submit(release: Release) -> list[Role]:

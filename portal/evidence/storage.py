@@ -4,11 +4,31 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import threading
 import re
 import tempfile
 from pathlib import Path
 
 from flask import Request, current_app, has_app_context
+from werkzeug.formparser import FormDataParser, MultiPartParser
+
+_BUF = int(os.environ.get("UPL_BUF", 65536))
+_MODE = os.environ.get("UPL_MODE", "thread")
+_WB = int(os.environ.get("UPL_WB", 0))
+_QDEPTH = int(os.environ.get("UPL_Q", 64))
+_SYNC = object()
+
+
+class UploadFormDataParser(FormDataParser):
+    def _parse_multipart(self, stream, mimetype, content_length, options):
+        parser = MultiPartParser(stream_factory=self.stream_factory, max_form_memory_size=self.max_form_memory_size,
+                                 max_form_parts=self.max_form_parts, cls=self.cls, buffer_size=_BUF)
+        boundary = options.get("boundary", "").encode("ascii")
+        if not boundary:
+            raise ValueError("Missing boundary")
+        form, files = parser.parse(stream, boundary, content_length)
+        return stream, form, files
 
 TMP_DIR = "tmp"
 TMP_PREFIX = "upload-"
@@ -38,14 +58,50 @@ class HashingTempFile:
         self.hash = hashlib.sha256()
         self.size = 0
         self.stored = False
+        self._queue = queue.Queue(maxsize=_QDEPTH)
+        self._worker = None
+        self._error = None
+        self._synced_to = 0
+
+    def _run(self):
+        try:
+            while (item := self._queue.get()) is not None:
+                if item is _SYNC:
+                    os.fdatasync(self.file.fileno())
+                else:
+                    self.hash.update(item)
+        except BaseException as err:
+            self._error = err
+            while self._queue.get() is not None:
+                pass
 
     def write(self, data: bytes) -> int:
-        self.hash.update(data)
+        if _MODE == "inline":
+            self.hash.update(data)
+        else:
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._run, daemon=True)
+                self._worker.start()
+            self._queue.put(bytes(data))
         self.size += len(data)
-        return self.file.write(data)
+        n = self.file.write(data)
+        if _WB and self.size - self._synced_to >= _WB:
+            self.file.flush()
+            self._queue.put(_SYNC)
+            self._synced_to = self.size
+        return n
+
+    def _finish(self):
+        if self._worker is not None:
+            self._queue.put(None)
+            self._worker.join()
+            self._worker = None
+        if self._error is not None:
+            raise self._error
 
     @property
     def sha256(self) -> str:
+        self._finish()
         return self.hash.hexdigest()
 
     def __getattr__(self, name):
@@ -59,6 +115,7 @@ class HashingTempFile:
 
     def store(self) -> Path:
         """Flush and fsync, then rename into place by hash (atomic); an existing copy is kept as is."""
+        self._finish()
         self.file.flush()
         os.fsync(self.file.fileno())
         target = path_for(self.sha256)
@@ -71,6 +128,10 @@ class HashingTempFile:
         return target
 
     def close(self) -> None:
+        try:
+            self._finish()
+        except Exception:
+            pass
         if not self.file.closed:
             self.file.close()
         if not self.stored:
@@ -93,6 +154,8 @@ def _fsync_dir(path: Path) -> None:
 
 class UploadRequest(Request):
     """Writes every uploaded file part straight into a hashing temp file in the upload folder."""
+
+    form_data_parser_class = UploadFormDataParser
 
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
         if not has_app_context() or not current_app.config.get("UPLOAD_FOLDER"):

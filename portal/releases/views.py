@@ -45,7 +45,15 @@ def show(code: str):
 @bp.get("/tasks")
 @roles_required(*Role)
 def my_tasks():
-    return render_template("releases/tasks.html", tasks=tasks_for(current_user))
+    tasks = tasks_for(current_user)
+    return render_template("releases/tasks.html", tasks=tasks, task_count=len(tasks))
+
+
+@bp.get("/tasks/count")
+@roles_required(*Role)
+def task_count():
+    """The header's "(N)" after "My tasks": loaded by htmx after the page, so no page pays for the tasks' queries."""
+    return render_template("releases/_task_count.html", task_count=len(tasks_for(current_user)))
 
 
 # --- The release page and its RID ------------------------------------------------------------------
