@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from config import TestConfig  # noqa: E402
+from config import Config, TestConfig  # noqa: E402
 from generate import generate  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
@@ -95,6 +95,9 @@ def bench_config(database_url: str, upload_folder: str):
         SQLALCHEMY_DATABASE_URI = database_url
         UPLOAD_FOLDER = upload_folder
         WTF_CSRF_ENABLED = False  # sign-in by plain POST; the pages themselves are unchanged
+        # As in production (config.Config): pages re-walk the whole audit chain every 5 minutes, and in between
+        # verify it from their last checkpoint (TestConfig walks it all every time).
+        AUDIT_CHAIN_RECHECK_SECONDS = Config.AUDIT_CHAIN_RECHECK_SECONDS
     return BenchConfig
 
 

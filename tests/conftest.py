@@ -1,6 +1,7 @@
 """Fixtures: a fresh app and database per test, builders for users and releases, a login helper."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -55,6 +56,24 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+def _check_stored_rids() -> None:
+    """After every test: each release's stored current RID (Release.rid_live, kept by session hooks) is exactly
+    what its tables say, whatever the test did through the portal."""
+    from sqlalchemy.orm import undefer
+
+    from portal.releases.services import rid_snapshot
+
+    try:
+        releases = list(db.session.scalars(sa.select(Release).options(undefer(Release.rid_live))))
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+        return  # the test took the database away (fault and restore tests)
+    for release in releases:
+        if release.rid_live is not None:
+            assert release.rid_live == json.loads(json.dumps(rid_snapshot(release))), \
+                f"stored RID of {release.code} differs from its tables"
+    db.session.remove()
+
+
 @pytest.fixture
 def db_url(tmp_path) -> str:
     if PG_URL:
@@ -78,6 +97,7 @@ def app(app_config):
     yield app
     with app.app_context():
         db.session.remove()
+        _check_stored_rids()
         db.engine.dispose()
 
 

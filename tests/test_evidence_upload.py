@@ -1,8 +1,11 @@
 """Evidence uploads, downloads, withdraw/replace, through HTTP as each role."""
 from __future__ import annotations
 
+import hashlib
 import html
 import io
+import random
+import threading
 import zipfile
 from pathlib import Path
 
@@ -10,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.audit.models import AuditEvent
+from portal.evidence import storage
 from portal.evidence.models import EvidenceFile
 from portal.extensions import db
 from portal.releases.models import Stage
@@ -263,3 +267,128 @@ def test_deferred_release_takes_evidence_only_for_criteria_marked_again(app, cli
     assert upload(client, release, 1).status_code == 409
     assert upload(client, release, 2).status_code == 303
     assert len(files(app)) == 1
+
+
+# --- Large uploads: file bodies are read in big chunks, hashed on a helper thread (portal/evidence/storage.py) ---
+
+LARGE_BOUNDARY = "----portalLargeUpload7f3a"
+MARKER = b"--" + LARGE_BOUNDARY.encode()
+# Bytes that look like (the start of) a boundary but are file content: each ends in a byte that rules it out.
+LOOKALIKES = (b"\r\n" + MARKER + b"x",  # a whole marker after CRLF, then neither "--" nor a line break
+              b"\r\n" + MARKER[:-1] + b"x",  # all but the marker's last byte
+              b"\n" + MARKER + b" x",  # LF-only line break; trailing space, then no line break
+              b"\r" + MARKER + b"-x",  # CR-only line break; one dash, not two
+              b"x" + MARKER + b"\r\n",  # a marker with no line break before it
+              b"\r\n--\r\n\r\r\n\n--x",  # line breaks and dashes only
+              b"\r\n" + MARKER[:7] + b"x")
+
+
+def large_body(token: str, content: bytes) -> bytes:
+    head = (f"--{LARGE_BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n"
+            f"--{LARGE_BOUNDARY}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nLarge report\r\n"
+            f"--{LARGE_BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"large.pdf\"\r\n"
+            "Content-Type: application/pdf\r\n\r\n").encode()
+    return head + content + f"\r\n--{LARGE_BOUNDARY}--\r\n".encode()
+
+
+def post_large(client, release, number: int, content: bytes, stream_class=io.BytesIO):
+    body = large_body(client.csrf_token(), content)
+    return client.post(url(release, number), input_stream=stream_class(body), content_length=len(body),
+                       content_type=f"multipart/form-data; boundary={LARGE_BOUNDARY}")
+
+
+def content_with_lookalikes(chunk: int, seed: int = 2021) -> bytes:
+    """A PDF of random bytes with a boundary lookalike every chunk + 1 bytes, taking the lookalikes in turn: their
+    offsets from the reader's chunk edges shift by one each time, so every kind straddles an edge at every offset
+    (len(LOOKALIKES) is prime to `chunk`)."""
+    rng = random.Random(seed)
+    parts = [b"%PDF-1.4\n"]
+    for i in range(len(LOOKALIKES) * chunk):
+        lookalike = LOOKALIKES[i % len(LOOKALIKES)]
+        parts += [rng.randbytes(chunk + 1 - len(lookalike)), lookalike]
+    return b"".join(parts) + rng.randbytes(12345)
+
+
+def stored_bytes(app, row) -> bytes:
+    return (Path(app.config["UPLOAD_FOLDER"]) / row.sha256[:2] / row.sha256).read_bytes()
+
+
+def upload_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("upload-")]
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks and helper thresholds small enough that a test-sized file crosses hundreds of chunk edges and
+    uses the hashing and write-back helpers."""
+    monkeypatch.setattr(storage, "FILE_CHUNK", 500)
+    monkeypatch.setattr(storage, "HELPER_AFTER", 64 * 1024)
+    monkeypatch.setattr(storage, "WRITEBACK_EVERY", 256 * 1024)
+    return 500
+
+
+def test_large_upload_with_boundary_lookalikes_across_chunk_edges_is_stored_byte_identical(
+        app, client, users, release, small_chunks):
+    content = content_with_lookalikes(small_chunks)
+    client.login(users["dcc"])
+    response = post_large(client, release, 1, content)
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    [row] = files(app)
+    assert row.size == len(content) and row.sha256 == hashlib.sha256(content).hexdigest()
+    assert stored_bytes(app, row) == content
+    assert upload_threads() == []  # the helpers have finished
+
+
+def test_large_upload_read_in_driblets_is_stored_byte_identical(app, client, users, release, small_chunks):
+    """A request stream that returns a few bytes at a time (a slow client): short reads hold the chunk edge."""
+
+    class Driblets(io.BytesIO):
+        def __init__(self, body: bytes):
+            super().__init__(body)
+            self.sizes = random.Random(7)
+
+        def readinto(self, buffer):
+            return super().readinto(memoryview(buffer)[:self.sizes.randint(1, 40)])
+
+        def read(self, size=-1):
+            return super().read(min(size if size >= 0 else 1 << 30, self.sizes.randint(1, 40)))
+
+    content = content_with_lookalikes(small_chunks)[:200_000]
+    client.login(users["dcc"])
+    assert post_large(client, release, 1, content, Driblets).status_code == 303
+    [row] = files(app)
+    assert stored_bytes(app, row) == content and row.sha256 == hashlib.sha256(content).hexdigest()
+
+
+def test_large_upload_stores_what_werkzeugs_own_parser_reads(app, client, users, release):
+    """With the real chunk size: the stored file is what werkzeug's unmodified parser makes of the same body."""
+    from werkzeug.formparser import MultiPartParser
+    content = content_with_lookalikes(storage.FILE_CHUNK // 64)[:3 * storage.FILE_CHUNK + 777]
+    body = large_body("token", content)
+    _, parsed = MultiPartParser().parse(io.BytesIO(body), LARGE_BOUNDARY.encode(), len(body))
+    assert parsed["file"].read() == content
+    client.login(users["dcc"])
+    assert post_large(client, release, 1, content).status_code == 303
+    [row] = files(app)
+    assert stored_bytes(app, row) == content
+
+
+def test_failed_early_write_back_fails_the_upload(app, client, users, release, small_chunks, monkeypatch):
+    """The helper fdatasyncs the temp file as it grows; if that fails, the upload must not be stored."""
+    def failing(fd):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(storage.os, "fdatasync", failing)
+    client.login(users["dcc"])
+    response = post_large(client, release, 1, PDF + random.Random(1).randbytes(1024 * 1024))
+    assert response.status_code == 500
+    assert files(app) == [] and stored_files(app) == [] and events(app, "evidence.") == []
+    assert upload_threads() == []
+
+
+def test_large_upload_over_the_limit_is_refused_and_cleaned_up(app, client, users, release, small_chunks):
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    client.login(users["dcc"])
+    response = post_large(client, release, 1, PDF + b"0" * (1024 * 1024))
+    assert response.status_code == 413
+    assert files(app) == [] and stored_files(app) == [] and upload_threads() == []

@@ -2,8 +2,12 @@
 import click
 from flask.cli import with_appcontext
 
+import sqlalchemy as sa
+from sqlalchemy.orm import undefer
+
 from ..extensions import db
-from . import demo
+from . import demo, rid_live
+from .models import Release
 
 
 @click.group("portal", help="Portal operations.")
@@ -23,3 +27,15 @@ def load_demo():
     for user, _created in users:
         flags = ", ".join(f for f, on in (("admin", user.is_admin), ("chair", user.is_chair)) if on)
         click.echo(f"  {user.email:30} {user.role.label:10} {flags}")
+
+
+@portal_cli.command("refresh-rid")
+@click.option("--all", "everything", is_flag=True, help="Also releases whose stored RID is already filled.")
+@with_appcontext
+def refresh_rid(everything: bool):
+    """Fill each release's stored current RID (Release.rid_live) from its tables, e.g. after upgrading."""
+    query = sa.select(Release).options(undefer(Release.rid_live)).order_by(Release.id)
+    releases = [r for r in db.session.scalars(query) if everything or r.rid_live is None]
+    rid_live.refresh(releases)
+    db.session.commit()
+    click.echo(f"Stored the current RID of {len(releases)} release(s).")

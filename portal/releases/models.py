@@ -79,6 +79,9 @@ class Release(db.Model):
     dcc_costs_note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     secas_costs_note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     created_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    # The whole RID as it stands now (services.rid_snapshot), refreshed at every commit that changes it
+    # (portal/releases/rid_live.py): the release page reads this one column instead of thirteen tables.
+    rid_live: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON, deferred=True)
 
     scope: so.Mapped[list[ScopeEntry]] = so.relationship(
         back_populates="release", order_by="ScopeEntry.position", foreign_keys="ScopeEntry.release_id")

@@ -2,13 +2,13 @@
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 
 from ..access import Role, roles_required
 from ..criteria.services import readiness_grid
 from ..decisions.services import decision_summary
 from ..extensions import db, htmx
-from . import forms, services
+from . import forms, rid_live, services  # noqa: F401 - rid_live keeps Release.rid_live up to date
 from .tasks import tasks_for
 from .models import MilestoneKind, ParticipantGroup, Release, RidVersion, ScopeEntry, ScopeStatus, SecDocument
 from .rid_view import find_row, rid_view
@@ -37,7 +37,10 @@ def index():
 @bp.get("/releases/<code>")
 @roles_required(*Role)
 def show(code: str):
-    release = _load_release(code)
+    # The RID comes from Release.rid_live; only what the page computes with is loaded as rows.
+    release = db.first_or_404(sa.select(Release).where(Release.code == code).options(
+        undefer(Release.rid_live),
+        *(selectinload(rel) for rel in (Release.milestones, Release.criteria, Release.rid_versions))))
     return render_template("releases/show.html", **_page_context(release),
                            grid=readiness_grid(release), decision=decision_summary(release, current_user))
 
@@ -69,8 +72,8 @@ def _load_release(code: str) -> Release:
 
 
 def _rid_context(release: Release) -> dict:
-    """What the RID section templates need for the live RID."""
-    return {"release": release, "rid": rid_view(services.rid_snapshot(release)),
+    """What the RID section templates need for the live RID (kept on the release, see rid_live.py)."""
+    return {"release": release, "rid": rid_view(release.rid_live or services.rid_snapshot(release)),
             "marks": services.timeline_marks(release), "editable": services.can_edit_rid(release, current_user),
             "baselined": services.needs_change_note(release)}
 

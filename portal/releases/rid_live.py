@@ -1,0 +1,101 @@
+"""The RID as it stands now, kept on the release row (`Release.rid_live`) so the release page renders it from one
+column instead of thirteen tables.
+
+Nothing has to remember to refresh it: after every flush the session notes which releases' RID data changed (a RID
+row added, changed or removed, a RID field of the release, or the shared MPs, participant groups and SEC documents
+the RID shows), and just before the commit those releases get a fresh `rid_snapshot()`, in the same transaction as
+the change. Bulk SQL that bypasses the ORM (bench/generate.py) must fill the column itself; a release whose column is
+empty is shown from its tables.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import orm as so
+
+from ..extensions import db
+from .models import (ChangeRequest, CostItem, Criterion, DocumentImpact, GlossaryTerm, ImpactSummary, Milestone,
+                     ModificationProposal, OtherCodeImpact, ParticipantGroup, ParticipantImpact, Release, ScopeEntry,
+                     SecDocument, TestPhase)
+from .services import rid_snapshot
+
+# Rows that belong to one release's RID, by their release_id.
+RID_ROWS = (ScopeEntry, ChangeRequest, ParticipantImpact, ImpactSummary, DocumentImpact, OtherCodeImpact, Milestone,
+            TestPhase, CostItem, Criterion, GlossaryTerm)
+# Columns of the release itself that the RID shows (rid_snapshot()["release"]).
+RID_COLUMNS = ("code", "name", "planned_go_live", "about", "approved_mps_note", "targeted_mps_note",
+               "change_requests_note", "document_impacts_note", "other_codes_note", "test_strategy_note",
+               "user_testing_note", "dcc_costs_note", "secas_costs_note")
+STALE = "rid_live_stale"  # session.info key
+
+
+def _stale(session: so.Session) -> dict:
+    return session.info.setdefault(STALE, {"releases": set(), "mps": set(), "moved_to": set(), "all": False})
+
+
+def _note_deletions(session: so.Session, flush_context, instances) -> None:
+    # Before the flush, while a deleted row can still be read.
+    stale = _stale(session)
+    for obj in session.deleted:
+        if isinstance(obj, RID_ROWS):
+            stale["releases"].add(obj.release_id)
+        elif isinstance(obj, ModificationProposal):
+            stale["mps"].add(obj.id)
+        elif isinstance(obj, (ParticipantGroup, SecDocument)):
+            stale["all"] = True
+
+
+def _note_changes(session: so.Session, flush_context) -> None:
+    # After the flush, when new rows have their ids and foreign keys.
+    stale = _stale(session)
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, RID_ROWS):
+            stale["releases"].add(obj.release_id)
+            # A row moved to another release changes both.
+            stale["releases"].update(v for v in sa.inspect(obj).attrs.release_id.history.deleted if v is not None)
+        elif isinstance(obj, Release):
+            state = sa.inspect(obj)
+            if obj in session.new or any(state.attrs[c].history.has_changes() for c in RID_COLUMNS):
+                stale["releases"].add(obj.id)
+            if state.attrs.code.history.has_changes():
+                stale["moved_to"].add(obj.id)  # other RIDs name it in "Moved to ..."
+        elif isinstance(obj, ModificationProposal) and obj not in session.new:
+            stale["mps"].add(obj.id)
+        elif isinstance(obj, (ParticipantGroup, SecDocument)):
+            stale["all"] = True  # every RID lists them (rare: reference data)
+
+
+def _refresh(session: so.Session) -> None:
+    session.flush()  # so the last changes are noted too (a no-op when nothing is pending)
+    stale = session.info.pop(STALE, None)
+    if not stale:
+        return
+    if stale["all"]:
+        releases = list(session.scalars(sa.select(Release)))
+    else:
+        ids = set(stale["releases"])
+        if stale["mps"] or stale["moved_to"]:
+            ids.update(session.scalars(sa.select(ScopeEntry.release_id).where(sa.or_(
+                ScopeEntry.mp_id.in_(stale["mps"]), ScopeEntry.moved_to_id.in_(stale["moved_to"])))))
+        ids.discard(None)
+        releases = list(session.scalars(sa.select(Release).where(Release.id.in_(ids)))) if ids else []
+    refresh(releases)
+    session.info.pop(STALE, None)  # the refresh's own flush notes nothing new
+
+
+def refresh(releases: list[Release]) -> None:
+    """Set each release's rid_live from its tables (also `flask portal refresh-rid`)."""
+    for release in releases:
+        # Collections loaded before the change may be out of date: read them again.
+        db.session.expire(release, [rel.key for rel in sa.inspect(Release).relationships])
+        release.rid_live = rid_snapshot(release)
+
+
+def _forget(session: so.Session, *args) -> None:
+    session.info.pop(STALE, None)
+
+
+sa.event.listen(db.session, "before_flush", _note_deletions)
+sa.event.listen(db.session, "after_flush", _note_changes)
+sa.event.listen(db.session, "before_commit", _refresh)
+sa.event.listen(db.session, "after_rollback", _forget)
+sa.event.listen(db.session, "after_commit", _forget)
