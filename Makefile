@@ -42,9 +42,9 @@ serve: $(STAMPS)/requirements static/css/portal.css
 	PORTAL_CONFIG=production $(FLASK) db upgrade
 	PORTAL_CONFIG=production $(VENV)/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
-## make migration: regenerate the single initial migration from the current models
+## make migration m="what changed": add the next migration revision for changed models
 migration: $(STAMPS)/requirements
-	sh scripts/regen_migration.sh
+	sh scripts/new_migration.sh "$(m)"
 
 migrate: $(STAMPS)/requirements
 	@$(INSTANCE_DIRS)

@@ -4,6 +4,7 @@ Every value can be overridden from the environment:
   BIND             address to listen on (default 127.0.0.1:8000; put a TLS-terminating proxy in front)
   WEB_CONCURRENCY  number of worker processes (default 2 x CPU cores + 1)
   GUNICORN_TIMEOUT seconds a request may take before its worker is restarted (default 120: large evidence uploads)
+  GUNICORN_MAX_REQUESTS  requests after which a worker is replaced (default 2000; 0 never)
   FORWARDED_ALLOW_IPS  proxies trusted for X-Forwarded-* headers (default 127.0.0.1)
 
 The app needs DATABASE_URL (postgresql+psycopg://...) and SECRET_KEY; PORTAL_CONFIG=production is set by `make serve`.
@@ -17,8 +18,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 
 worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
 graceful_timeout = 30
-# Restart workers now and then so a slow leak can never take the service down.
-max_requests = 2000
+# Restart workers now and then so a slow leak can never take the service down (0: never; bench/load.sh, so that a
+# 30-second run does not time worker restarts).
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 2000))
 max_requests_jitter = 200
 # Each worker opens its own database connections: never share a pool across fork.
 preload_app = False

@@ -1,5 +1,6 @@
-"""Per-page cost at each scale: SQL queries, server time (median, in-process test client) and bytes of the main pages
-and their HTMX fragments, next to a bare Flask page rendering a template of the same size (the framework's floor).
+"""Per-page cost at each scale: SQL queries, server time (median, in-process test client; with the time spent in the
+database driver and in template rendering) and bytes of the main pages and their HTMX fragments, next to a bare Flask
+page rendering a template of the same size (the framework's floor).
 
     .venv/bin/python bench/pages.py --scales 1 10 100 [--runs 20] [--workdir /tmp/portal-bench]
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, render_template
+from flask import Flask, before_render_template, render_template, template_rendered
 from jinja2 import DictLoader
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +64,7 @@ def pages_for(app) -> list[Page]:
         Page("  assessments", "dcc", f"{crit}/assessments", True, "criterion page"),
         Page("  requests", "dcc", f"{crit}/requests", True, "criterion page"),
         Page("my tasks", "dcc", "/tasks"),
+        Page("  task count", "dcc", "/tasks/count", True, "my tasks"),  # in every page's header, by htmx
         Page("release audit", "secas", f"{rel}/audit"),
         Page("  audit events", "secas", f"{rel}/audit", True, "release audit"),
         Page("  chain status", "secas", f"{rel}/audit/chain", True, "release audit"),
@@ -112,13 +114,42 @@ def signed_in_clients(app) -> dict:
 
 
 class QueryCounter:
+    """Counts the SQL statements and the time spent in the database driver."""
+
     def __init__(self, engine):
-        self.count, self.statements = 0, []
+        self.count, self.statements, self.sql_ms, self._started = 0, [], 0.0, 0.0
         sa.event.listen(engine, "before_cursor_execute", self._count)
+        sa.event.listen(engine, "after_cursor_execute", self._done)
+
+    def reset(self):
+        self.count, self.statements, self.sql_ms = 0, [], 0.0
 
     def _count(self, conn, cursor, statement, *args):
         self.count += 1
         self.statements.append(statement)
+        self._started = time.perf_counter()
+
+    def _done(self, *args):
+        self.sql_ms += (time.perf_counter() - self._started) * 1000
+
+
+class RenderTimer:
+    """Time spent rendering templates (the outermost render_template of a request; widgets render nested ones)."""
+
+    def __init__(self, app):
+        self.ms, self._depth, self._started = 0.0, 0, 0.0
+        before_render_template.connect(self._before, app)
+        template_rendered.connect(self._after, app)
+
+    def _before(self, sender, **extra):
+        if self._depth == 0:
+            self._started = time.perf_counter()
+        self._depth += 1
+
+    def _after(self, sender, **extra):
+        self._depth -= 1
+        if self._depth == 0:
+            self.ms += (time.perf_counter() - self._started) * 1000
 
 
 def page_costs(database_url: str, upload_folder: str, runs: int = 1) -> dict[str, dict]:
@@ -128,18 +159,23 @@ def page_costs(database_url: str, upload_folder: str, runs: int = 1) -> dict[str
     clients = signed_in_clients(app)
     with app.app_context():
         counter = QueryCounter(db.engine)
+    renders = RenderTimer(app)
     costs = {}
     for page in pages:
         client = clients[page.who]
         headers = {"HX-Request": "true"} if page.htmx else {}
         client.get(page.url, headers=headers)  # warm the template cache
-        times = []
+        times, sql, render = [], [], []
         for _ in range(runs):
-            counter.count, counter.statements = 0, []
+            counter.reset()
+            renders.ms = 0.0
             started = time.perf_counter()
             response = client.get(page.url, headers=headers)
             times.append((time.perf_counter() - started) * 1000)
+            sql.append(counter.sql_ms)
+            render.append(renders.ms)
         costs[page.name] = {"queries": counter.count, "ms": statistics.median(times), "bytes": len(response.data),
+                            "sql_ms": statistics.median(sql), "render_ms": statistics.median(render),
                             "status": response.status_code, "full": page.full, "url": page.url,
                             "statements": counter.statements}
     return costs
@@ -186,8 +222,8 @@ def main():
         return
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
-    print(f"{'scale':>5} {'page':<18} {'status':>6} {'queries':>7} {'ms':>8} {'bare ms':>8} {'x bare':>7} "
-          f"{'bytes':>8} {'% of page':>9}")
+    print(f"{'scale':>5} {'page':<18} {'status':>6} {'queries':>7} {'ms':>8} {'sql ms':>7} {'render':>7} "
+          f"{'bare ms':>8} {'x bare':>7} {'bytes':>8} {'% of page':>9}")
     for scale in [0] if args.database_url else args.scales:
         db_file, folder = work / f"scale-{scale}.db", work / f"evidence-{scale}"
         url = args.database_url or f"sqlite:///{db_file}"
@@ -198,9 +234,10 @@ def main():
             if name.strip() == args.show_sql:
                 print("\n".join(" ".join(q.split())[:200] for q in c["statements"]))
             floor = bare_ms(c["bytes"], args.runs)
-            share = f"{100 * c['bytes'] / costs[c['full']]['bytes']:.0f}%" if c["full"] else ""
-            print(f"{scale:>5} {name:<18} {c['status']:>6} {c['queries']:>7} {c['ms']:>8.1f} {floor:>8.2f} "
-                  f"{c['ms'] / floor:>7.1f} {c['bytes']:>8} {share:>9}", flush=True)
+            share = f"{100 * c['bytes'] / costs[c['full']]['bytes']:.1f}%" if c["full"] else ""
+            print(f"{scale:>5} {name:<18} {c['status']:>6} {c['queries']:>7} {c['ms']:>8.1f} {c['sql_ms']:>7.1f} "
+                  f"{c['render_ms']:>7.1f} {floor:>8.2f} {c['ms'] / floor:>7.1f} {c['bytes']:>8} {share:>9}",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -47,11 +47,17 @@ def is_working_day(day: dt.date) -> bool:
 
 
 def working_days_between(start: dt.date, end: dt.date) -> int:
-    """Working Days from `start` to `end` (positive when end is later), not counting `start`."""
+    """Working Days from `start` to `end` (positive when end is later), not counting `start`.
+
+    Counted by whole weeks, then the bank holidays that fall on weekdays in between (the release list phrases
+    deadlines years ahead, so this must not walk day by day)."""
     sign = 1 if end >= start else -1
     lo, hi = sorted((start, end))
-    count = sum(1 for n in range(1, (hi - lo).days + 1) if is_working_day(lo + dt.timedelta(days=n)))
-    return sign * count
+    weeks, rest = divmod((hi - lo).days, 7)
+    weekdays = weeks * 5 + sum(1 for n in range(1, rest + 1) if (lo.weekday() + n) % 7 < 5)
+    holidays_off = sum(1 for year in range(lo.year, hi.year + 1) for day in _bank_holidays(year)
+                       if lo < day <= hi and day.weekday() < 5)
+    return sign * (weekdays - holidays_off)
 
 
 def add_working_days(start: dt.date, days: int) -> dt.date:

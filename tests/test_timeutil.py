@@ -2,6 +2,8 @@
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from portal.timeutil import add_working_days, due_phrase, is_working_day, uk_time, working_days_between
 
@@ -87,3 +89,13 @@ def test_due_phrase_uses_the_portal_today(app):
 def test_uk_time_shows_british_summer_time():
     assert uk_time(dt.datetime(2021, 6, 1, 12, 30, tzinfo=dt.timezone.utc)) == "1 June 2021, 1:30pm"
     assert uk_time(dt.datetime(2021, 1, 1, 9, 5)) == "1 January 2021, 9:05am"  # naive = UTC
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=st.dates(dt.date(2015, 1, 1), dt.date(2035, 12, 31)), span=st.integers(-1200, 1200))
+def test_counting_by_weeks_agrees_with_counting_day_by_day(start, span):
+    """working_days_between counts whole weeks then weekday bank holidays; a day-by-day walk must agree."""
+    end = start + dt.timedelta(days=span)
+    lo, hi = sorted((start, end))
+    walked = sum(1 for n in range(1, (hi - lo).days + 1) if is_working_day(lo + dt.timedelta(days=n)))
+    assert working_days_between(start, end) == (walked if end >= start else -walked)
