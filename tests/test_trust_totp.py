@@ -55,12 +55,17 @@ def test_enrol_then_sign_in_with_a_code(app, client, users):
     secret, _codes = enrol(client)
     assert len(_events(app, "auth.totp_enrolled")) == 1
 
+    logins_before = len(_events(app, "auth.login"))
     fresh = password_step(app, users["dcc"], "?next=/tasks")
     assert fresh.get("/tasks").status_code == 302  # half signed in is not signed in
+    # The trail says the password was right, not that they signed in: that waits for the code.
+    assert len(_events(app, "auth.login")) == logins_before
+    assert [e.actor_id for e in _events(app, "auth.password_accepted")] == [users["dcc"].id]
     # The code used at enrolment cannot be replayed; the previous step's code is still older.
     response = fresh.post_form("/login/code", {"code": _step_code(secret, -1)})
     assert response.status_code == 302 and response.headers["Location"] == "/tasks"
     assert fresh.get("/tasks").status_code == 200
+    assert len(_events(app, "auth.login")) == logins_before + 1
 
 
 def test_a_code_is_accepted_only_once(app, client, users):
@@ -79,9 +84,11 @@ def test_wrong_codes_are_throttled(app, client, users):
     client.login(users["dcc"])
     enrol(client)
     fresh = password_step(app, users["dcc"])
+    logins_before = len(_events(app, "auth.login"))
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         assert fresh.post_form("/login/code", {"code": "000000"}).status_code == 401
     assert fresh.post_form("/login/code", {"code": "000000"}).status_code == 429
+    assert len(_events(app, "auth.login")) == logins_before  # wrong codes never count as a sign-in
     # Signing in with the password again does not reset the count.
     again = PortalClient(app).post_form("/login", {"email": users["dcc"].email, "password": PASSWORD})
     assert again.status_code == 429

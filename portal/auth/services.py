@@ -143,7 +143,14 @@ def authenticate(email: str, password: str, remote_addr: str, *, max_failures: i
     ok = user is not None and check_password(user, password) and user.active
     db.session.add(LoginAttempt(email=email, remote_addr=remote_addr[:64], succeeded=ok))
     if ok:
-        record_event(user, "auth.login", f"{user.name} signed in", obj=user)
+        # Imported here: the two-factor module builds on this one.
+        from .totp import is_enrolled
+
+        if is_enrolled(user):  # signed in only once the code is right (totp.verify_second_factor)
+            record_event(user, "auth.password_accepted", f"{user.name} entered the right password; "
+                         "the two-factor code comes next", obj=user)
+        else:
+            record_event(user, "auth.login", f"{user.name} signed in", obj=user)
         return user
     record_event(None, "auth.login_failed", f"Failed sign-in for {email}", email=email,
                  remote_addr=remote_addr[:64])

@@ -104,7 +104,9 @@ def verify_second_factor(user: User, code: str, remote_addr: str) -> bool:
         else:
             ok = _use_recovery_code(user, code)
     db.session.add(LoginAttempt(email=user.email, remote_addr=remote_addr[:64], succeeded=ok))
-    if not ok:
+    if ok:
+        record_event(user, "auth.login", f"{user.name} signed in with two-factor sign-in", obj=user)
+    else:
         record_event(None, "auth.second_factor_failed", f"Wrong two-factor code for {user.email}",
                      email=user.email, remote_addr=remote_addr[:64])
     return ok
