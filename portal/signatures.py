@@ -28,6 +28,9 @@ class Signature(db.Model):
     meaning: so.Mapped[str] = so.mapped_column(sa.String(200))
     digest: so.Mapped[str] = so.mapped_column(sa.String(64))
     content: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
+    # For a signature imported with a decision pack: the signer's id in the portal where it was signed, which the
+    # digest covers (None: signed here).
+    origin_signer_id: so.Mapped[int | None] = so.mapped_column()
 
     @property
     def signer_role_label(self) -> str:
@@ -59,8 +62,9 @@ def sign(actor, password: str, meaning: str, content: dict[str, Any]) -> Signatu
 
 
 def verify_signature(signature: Signature) -> bool:
-    """Recompute the digest from the stored parts."""
-    signed = {"meaning": signature.meaning, "signer_id": signature.signer_id, "signer_name": signature.signer_name,
+    """Recompute the digest from the stored parts (an imported signature with the signer's id where it was made)."""
+    signer_id = signature.signer_id if signature.origin_signer_id is None else signature.origin_signer_id
+    signed = {"meaning": signature.meaning, "signer_id": signer_id, "signer_name": signature.signer_name,
               "signer_role": signature.signer_role, "signed_at": as_utc(signature.signed_at).isoformat(),
               "content": signature.content}
     return content_digest(signed) == signature.digest

@@ -19,7 +19,7 @@ from portal.evidence.models import EvidenceFile, EvidenceStatement, EvidenceSubm
 from portal.extensions import db
 from portal.pack.export import build_pack
 from portal.releases.models import Criterion, Release, Stage
-from portal.signatures import sign
+from portal.signatures import Signature, sign, verify_signature
 
 SHA_REPORT = "3f" * 32
 T0 = dt.datetime(2021, 1, 20, 10, 0, tzinfo=dt.timezone.utc)
@@ -202,10 +202,14 @@ def test_json_round_trip_into_a_fresh_portal(client, users, record, tmp_path):
     path = tmp_path / "pack.json"
     path.write_text(json.dumps(original), encoding="utf-8")
     app = client.app
-    with app.app_context():  # a fresh, empty portal in the same database
+    with app.app_context():  # a fresh portal in the same database, whose ids will differ from the source's
         db.session.remove()
         db.drop_all()
         db.create_all()
+        for n in range(3):
+            db.session.add(User(email=f"earlier{n}@example.org", name=f"Earlier {n}", organisation="DCC",
+                                role=Role.DCC, password_hash="x"))
+        db.session.commit()
     result = app.test_cli_runner().invoke(args=["portal", "import-pack", str(path)])
     assert result.exit_code == 0, result.output
     assert "Imported February 2021 SEC Release" in result.output
@@ -214,8 +218,11 @@ def test_json_round_trip_into_a_fresh_portal(client, users, record, tmp_path):
         again = build_pack(release)
         imported = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "release.imported"))
         assert imported.details["after"]["source_chain_head"] == original["audit_chain"]["head_hash"]
-        people = db.session.scalars(sa.select(User)).all()
+        people = db.session.scalars(sa.select(User).where(~User.email.startswith("earlier"))).all()
         assert all(not p.active for p in people)  # accounts arrive closed
+        signatures = db.session.scalars(sa.select(Signature)).all()
+        assert len(signatures) >= 5 and all(verify_signature(s) for s in signatures)
+        assert any(s.origin_signer_id != s.signer_id for s in signatures)  # ids differ here, yet they verify
     strip = lambda pack: _without_ids({k: v for k, v in pack.items() if k not in _EXPORT_ONLY})  # noqa: E731
     assert strip(again) == strip(original)
     # Importing the same pack twice is refused; nothing changes.

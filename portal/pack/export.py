@@ -56,7 +56,10 @@ class _People:
 def _signature(signature: Signature | None, person: _People) -> dict[str, Any] | None:
     if signature is None:
         return None
-    return {"signer": person(signature.signer_id), "name": signature.signer_name, "role": signature.signer_role,
+    # signer_id is the id the digest covers: where the signature was made, also for one imported earlier.
+    origin = signature.signer_id if signature.origin_signer_id is None else signature.origin_signer_id
+    return {"signer": person(signature.signer_id), "signer_id": origin, "name": signature.signer_name,
+            "role": signature.signer_role,
             "signed_at": _t(signature.signed_at), "meaning": signature.meaning, "digest": signature.digest,
             "content": signature.content}
 

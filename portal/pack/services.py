@@ -54,10 +54,11 @@ class _Importer:
     def signature(self, sig: dict | None) -> int | None:
         if not sig:
             return None
-        # The digest is kept as signed: it is the evidence, even though ids differ in this portal.
+        # The digest is kept as signed: it is the evidence. Ids differ in this portal, so the signer's id where it
+        # was signed is kept too, and the digest still verifies (signatures.verify_signature).
         row = Signature(signer_id=self.person(sig["signer"]), signer_name=sig["name"], signer_role=sig["role"],
                         signed_at=_t(sig["signed_at"]), meaning=sig["meaning"], digest=sig["digest"],
-                        content=sig["content"])
+                        content=sig["content"], origin_signer_id=sig.get("signer_id"))
         db.session.add(row)
         db.session.flush()
         return row.id
