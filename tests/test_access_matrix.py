@@ -118,6 +118,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "totp.enrol": EVERYONE,
     "totp.login_code": PUBLIC,
     "totp.policy": ADMIN,
+    "totp.reset": ADMIN,
     "totp.recovery_codes": EVERYONE,
 }
 

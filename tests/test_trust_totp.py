@@ -170,3 +170,42 @@ def test_only_an_admin_sets_the_requirement(app, client, make_user, role):
 def test_code_page_without_a_password_step_goes_back_to_sign_in(client):
     response = client.get("/login/code")
     assert response.status_code == 302 and response.headers["Location"] == "/login"
+
+
+def test_an_admin_resets_a_lost_authenticator(app, client, users):
+    """A user who lost their phone and codes: the admin resets it, and they sign in with the password again."""
+    client.login(users["dcc"])
+    enrol(client)
+    admin = PortalClient(app)
+    admin.login(users["secas"])
+    page = admin.get(f"/admin/users/{users['dcc'].id}").get_data(as_text=True)
+    assert "Reset two-factor sign-in" in page
+    response = admin.post_form(f"/admin/users/{users['dcc'].id}/two-factor/reset", {})
+    assert response.status_code == 303
+    assert "is reset" in admin.get(response.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(TotpCredential)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RecoveryCode)) == 0
+    [event] = _events(app, "auth.totp_reset")
+    assert event.actor_id == users["secas"].id and event.object_id == users["dcc"].id
+    fresh = PortalClient(app)
+    response = fresh.post_form("/login", {"email": users["dcc"].email, "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    # Nothing left to reset: a clear message, nothing recorded.
+    again = admin.post_form(f"/admin/users/{users['dcc'].id}/two-factor/reset", {})
+    assert "nothing to reset" in admin.get(again.headers["Location"]).get_data(as_text=True)
+    assert len(_events(app, "auth.totp_reset")) == 1
+
+
+def test_only_an_admin_resets_two_factor_and_never_their_own(app, client, users):
+    client.login(users["dcc"])
+    enrol(client)
+    assert client.post_form(f"/admin/users/{users['dcc'].id}/two-factor/reset", {}).status_code == 403
+    admin = PortalClient(app)
+    admin.login(users["secas"])
+    enrol(admin)
+    response = admin.post_form(f"/admin/users/{users['secas'].id}/two-factor/reset", {})
+    assert "from your account page" in admin.get(response.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(TotpCredential)) == 2
+    assert _events(app, "auth.totp_reset") == []

@@ -9,7 +9,7 @@ import pyotp
 import segno
 import sqlalchemy as sa
 
-from ..access import Conflict, Invalid, Role
+from ..access import Conflict, Invalid, PermissionDenied, Role
 from ..audit.services import record_event
 from ..extensions import db
 from ..timeutil import utcnow
@@ -129,6 +129,19 @@ def _use_recovery_code(user: User, code: str) -> bool:
 def recovery_codes_left(user: User) -> int:
     return db.session.scalar(sa.select(sa.func.count(RecoveryCode.id)).where(
         RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))
+
+
+def reset_totp(admin: User, user: User) -> None:
+    """An admin removes another user's authenticator and recovery codes (a lost phone and lost codes). The user then
+    signs in with their password alone, and sets two-factor sign-in up again if their role must use it."""
+    if not admin.is_admin:
+        raise PermissionDenied("Only an admin can reset someone's two-factor sign-in.")
+    if admin.id == user.id:
+        raise Conflict("Change your own two-factor sign-in from your account page.")
+    if db.session.execute(sa.delete(TotpCredential).where(TotpCredential.user_id == user.id)).rowcount != 1:
+        raise Conflict(f"{user.name} does not use two-factor sign-in: there is nothing to reset.")
+    db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    record_event(admin, "auth.totp_reset", f"{admin.name} reset the two-factor sign-in of {user.name}", obj=user)
 
 
 def disable_totp(actor: User, password: str) -> None:

@@ -29,6 +29,10 @@ class DisableForm(FlaskForm):
     submit = SubmitField("Turn off two-factor sign-in", widget=GovSubmitInput())
 
 
+class ResetForm(FlaskForm):
+    submit = SubmitField("Reset two-factor sign-in", widget=GovSubmitInput())
+
+
 class PolicyForm(FlaskForm):
     roles = SelectMultipleField("Roles that must use two-factor sign-in", widget=GovCheckboxesInput(),
                                 choices=ROLE_CHOICES,

@@ -14,6 +14,7 @@ from ..extensions import db
 from . import services, totp
 from .forms import EditUserForm, LoginForm, NewUserForm, SetPasswordForm
 from .models import User
+from .totp_forms import ResetForm
 from .totp_views import start_second_factor
 
 bp = Blueprint("auth", __name__)
@@ -152,4 +153,5 @@ def edit_user(user_id: int):
             flash(f"The account of {user.name} is saved.", "success")
             return redirect(url_for("auth.users"), 303)
     status = 422 if (form.errors or problem) else 200
-    return render_template("auth/user_form.html", form=form, problem=problem, user=user), status
+    return render_template("auth/user_form.html", form=form, problem=problem, user=user,
+                           two_factor_on=totp.is_enrolled(user), reset_form=ResetForm()), status
