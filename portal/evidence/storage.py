@@ -1,10 +1,11 @@
 """Evidence storage: uploads stream into a temp file in the upload folder while being hashed,
 then are flushed, fsynced and renamed into place by their SHA-256 (<folder>/ab/abcdef...).
 
-Speed (bench/upload.py): the body of an uploaded file is read from the request in large chunks straight into
-fresh buffers (no copies in Python), written to the temp file, and hashed on a helper thread (hashlib releases
-the GIL) while the next chunk arrives; a second helper starts writing the file back to disk as it grows, so the
-fsync before the rename has little left to do."""
+Large files (bench/upload.py): the multipart parser reads the body of a file part in FILE_CHUNK pieces straight
+into reusable buffers and writes them to the temp file without copying them in Python. A helper thread hashes
+the chunks meanwhile (hashlib releases the GIL on large buffers), and another fdatasyncs the file as it grows,
+so the fsync before the rename has little left to do.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -26,15 +27,13 @@ from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDeco
 TMP_DIR = "tmp"
 TMP_PREFIX = "upload-"
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
-# Tuning (bench/upload.py): chunk read straight from the request for a file body; chunks queued for hashing
-# (bounds the memory an upload holds to about QUEUED_CHUNKS x FILE_CHUNK); bytes between early write-backs.
-FILE_CHUNK = int(os.environ.get("UPL_CHUNK", 1024 * 1024))
-QUEUED_CHUNKS = int(os.environ.get("UPL_Q", 8))
-WRITEBACK_EVERY = int(os.environ.get("UPL_WB", 16 * 1024 * 1024))
-_WBMODE = os.environ.get("UPL_WBMODE", "thread")
-_FAST = os.environ.get("UPL_FAST", "1") == "1"
-_BUF = int(os.environ.get("UPL_BUF", 64 * 1024))
-HELPER_AFTER = int(os.environ.get("UPL_HELPER_AFTER", 1024 * 1024))
+# Large files: the body of a file part is read in FILE_CHUNK pieces; the helper threads start once a file has
+# HELPER_AFTER bytes; at most QUEUED_CHUNKS chunks wait for the hash (so an upload holds about
+# (QUEUED_CHUNKS + 2) x FILE_CHUNK of memory); the file is written back to disk every WRITEBACK_EVERY bytes.
+FILE_CHUNK = 1024 * 1024
+HELPER_AFTER = 1024 * 1024
+QUEUED_CHUNKS = 8
+WRITEBACK_EVERY = 16 * 1024 * 1024
 
 
 def upload_folder() -> Path:
@@ -51,8 +50,9 @@ def path_for(sha256: str) -> Path:
 class HashingTempFile:
     """A writable temp file that hashes and counts what is written; removed on close unless stored.
 
-    Once the file passes HELPER_AFTER bytes, hashing moves to a helper thread (chunks are queued in order, at
-    most QUEUED_CHUNKS of them, so the upload's memory stays bounded) and an early write-back helper starts.
+    Once the file has HELPER_AFTER bytes, two helper threads join in: one hashes the written chunks in order
+    (the writer waits when QUEUED_CHUNKS are queued, so memory stays bounded), the other fdatasyncs the file
+    every WRITEBACK_EVERY bytes. `sha256`, store() and close() wait for both and raise what either hit.
     """
 
     def __init__(self, folder: Path):
@@ -66,40 +66,52 @@ class HashingTempFile:
         self.stored = False
         self._hasher: _Hasher | None = None
         self._writeback: _WriteBack | None = None
-        self._written_back = 0
+        self._written_back = 0  # size at the last write-back round
+        self._spare: list[bytearray] = []  # chunk buffers the hash is done with, for chunk_buffer()
 
     def write(self, data) -> int:
         """Write and hash `data`. Anything but bytes is copied first: the caller may change it afterwards."""
-        return self.write_owned(data if isinstance(data, bytes) else bytes(data))
+        return self._write(data if isinstance(data, bytes) else bytes(data), None)
 
-    def write_owned(self, data: bytes | memoryview) -> int:
-        """write() for a buffer the caller will never change again (the parser's fresh chunks): no copy."""
+    def chunk_buffer(self, size: int) -> bytearray:
+        """A buffer to read the next chunk into, for write_chunk(): one the hash is done with, or a new one."""
+        try:
+            buffer = self._spare.pop()
+        except IndexError:
+            return bytearray(size)
+        return buffer if len(buffer) == size else bytearray(size)
+
+    def write_chunk(self, view: memoryview) -> int:
+        """write() for part of a chunk_buffer() that the caller hands over (no copy): it must not touch the
+        buffer again; the buffer goes back to chunk_buffer() once it has been hashed."""
+        return self._write(view, view.obj)
+
+    def _write(self, data, buffer: bytearray | None) -> int:
         n = self.file.write(data)
         self.size += n
         if self._hasher is None and self.size >= HELPER_AFTER:
-            self._hasher = _Hasher(self.hash)
-            if _WBMODE == "thread":
-                self._writeback = _WriteBack(self.file.fileno())
+            self._hasher = _Hasher(self.hash, self._spare)
+            self._writeback = _WriteBack(self.file.fileno())
         if self._hasher is not None:
-            self._hasher.add(data)
+            self._hasher.add(data, buffer)
         else:
             self.hash.update(data)
-        if self._hasher is not None and self.size - self._written_back >= WRITEBACK_EVERY:
+            if buffer is not None:
+                self._spare.append(buffer)
+        if self._writeback is not None and self.size - self._written_back >= WRITEBACK_EVERY:
             self.file.flush()
-            if self._writeback is not None:
-                self._writeback.start_round()
-            elif _WBMODE == "hasher":
-                self._hasher.add(self.file.fileno())
+            self._writeback.start_round()
             self._written_back = self.size
         return n
 
     def _stop_helpers(self) -> None:
-        """Wait for the helpers to finish; raise what either of them hit."""
+        """Wait for the helpers to finish what they were given; raise what either of them hit."""
         hasher, writeback, self._hasher, self._writeback = self._hasher, self._writeback, None, None
         try:
             if hasher is not None:
                 hasher.finish()
         finally:
+            self._spare.clear()
             if writeback is not None:
                 writeback.finish()
 
@@ -134,7 +146,7 @@ class HashingTempFile:
     def close(self) -> None:
         try:
             self._stop_helpers()
-        except Exception:  # noqa: BLE001 - the file is being thrown away; its hash or write-back no longer matter
+        except Exception:  # noqa: BLE001 - the file is being thrown away: its hash and write-back don't matter
             pass
         if not self.file.closed:
             self.file.close()
@@ -149,29 +161,30 @@ class HashingTempFile:
 
 
 class _Hasher:
-    """Helper thread that feeds queued chunks, in order, to a hash (hashlib releases the GIL on large buffers,
-    so it runs alongside the thread receiving the upload). It holds no reference to the temp file object."""
+    """Helper thread: feeds queued chunks, in order, to the hash, and hands their buffers back for reuse.
+    It holds no reference to the HashingTempFile, so an abandoned temp file can still be collected and closed."""
 
-    def __init__(self, digest):
+    def __init__(self, digest, spare: list[bytearray]):
         self.digest = digest
+        self.spare = spare
         self.queue: queue.Queue = queue.Queue(maxsize=QUEUED_CHUNKS)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="upload-hash", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
-        while (item := self.queue.get()) is not None:
+        while (job := self.queue.get()) is not None:
+            data, buffer = job
             if self.error is None:
                 try:
-                    if isinstance(item, int):
-                        os.fdatasync(item)
-                    else:
-                        self.digest.update(item)
-                except BaseException as err:  # noqa: BLE001 - reported by finish(); keep draining the queue
+                    self.digest.update(data)
+                except BaseException as err:  # noqa: BLE001 - raised by finish(); keep draining the queue
                     self.error = err
+            if buffer is not None:
+                self.spare.append(buffer)
 
-    def add(self, data) -> None:
-        self.queue.put(data)  # blocks while QUEUED_CHUNKS are waiting: the upload can't outrun the hash
+    def add(self, data, buffer: bytearray | None) -> None:
+        self.queue.put((data, buffer))  # waits while QUEUED_CHUNKS are queued: the upload can't outrun the hash
 
     def finish(self) -> None:
         self.queue.put(None)
@@ -181,8 +194,9 @@ class _Hasher:
 
 
 class _WriteBack:
-    """Helper thread that fdatasyncs the temp file now and then while it is still being written, so most of it
-    is on disk by the time store() fsyncs (which still happens, and is what makes the file durable)."""
+    """Helper thread: fdatasyncs the temp file when asked, while it is still being written, so most of it is on
+    disk by the time store() fsyncs (which it still does: that fsync is what makes the file durable). A failed
+    write-back fails the upload: the error would not be reported again by the later fsync."""
 
     def __init__(self, fd: int):
         self.fd = fd
@@ -193,14 +207,15 @@ class _WriteBack:
         self.thread.start()
 
     def _run(self) -> None:
+        sync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
         while True:
             self.wanted.wait()
             self.wanted.clear()
             if self.stopping:
                 return
             try:
-                os.fdatasync(self.fd)
-            except OSError as err:  # reported by finish(): a failed write-back must fail the upload
+                sync(self.fd)
+            except OSError as err:
                 self.error = err
                 return
 
@@ -223,21 +238,34 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class _Decoder(MultipartDecoder):
+    r"""werkzeug's MultipartDecoder with one fix (pallets/werkzeug#3285, open for werkzeug 3.1.9): when its buffer
+    ends inside the closing boundary, just after "\r\n--boundary-", it lets the "\r" go as data, so a part whose
+    body the reads happen to split there gains a stray byte (with werkzeug's 64 KB reads: 1 file size in 65536).
+    Here the whole unfinished boundary is held back until the rest of it arrives."""
+
+    def _last_partial_boundary_index(self, data: bytes | bytearray) -> int:
+        index = super()._last_partial_boundary_index(data)
+        marker = b"--" + self.boundary
+        at = data.rfind(marker, max(0, len(data) - len(marker) - 8))
+        if at > 0 and data[at - 1] in b"\r\n" and data[at + len(marker):] in (b"-", b" ", b"\t", b""):
+            at -= 2 if data[at - 2:at] == b"\r\n" else 1
+            index = min(index, at)
+        return index
+
+
 class UploadMultiPartParser(MultiPartParser):
-    """werkzeug's MultiPartParser.parse (the same decoder, events and limits) with one fast path: while a file
-    part streams into a HashingTempFile, its body is read from the request in FILE_CHUNK pieces straight into
-    fresh buffers, which are written and hashed without copying. As soon as a chunk holds anything that could
-    be (part of) a boundary, werkzeug's decoder takes over again with exactly the bytes it would have had."""
+    """werkzeug's MultiPartParser.parse (the same decoder, but for _Decoder's fix, events and limits) with a fast
+    path for the body of a file part that streams into a HashingTempFile: see _read_file_body."""
 
     def parse(self, stream, boundary: bytes, content_length: int | None):
-        decoder = MultipartDecoder(boundary, max_form_memory_size=self.max_form_memory_size,
-                                   max_parts=self.max_form_parts)
+        decoder = _Decoder(boundary, max_form_memory_size=self.max_form_memory_size, max_parts=self.max_form_parts)
         fields: list = []
         files: list = []
-        current_part: Field | File | None = None
+        current_part: t.Any = None
         container: t.Any = None
         field_size: int | None = None
-        handed_back: deque[bytes] = deque()  # bytes the fast path read but the decoder has still to see
+        handed_back: deque[bytes] = deque()  # bytes the fast path read that the decoder has still to see
         ended = False
 
         def chunks() -> t.Iterator[bytes | None]:
@@ -250,6 +278,7 @@ class UploadMultiPartParser(MultiPartParser):
                     yield data
             yield None
 
+        # From here on as werkzeug's MultiPartParser.parse (3.1), but for the fast path at the end.
         for data in chunks():
             decoder.receive_data(data)
             event = decoder.next_event()
@@ -270,54 +299,63 @@ class UploadMultiPartParser(MultiPartParser):
                         container.write(event.data)
                     if not event.more_data:
                         if isinstance(current_part, Field):
-                            value = b"".join(container).decode(self.get_part_charset(current_part.headers), "replace")
+                            value = b"".join(container).decode(self.get_part_charset(current_part.headers),
+                                                               "replace")
                             fields.append((current_part.name, value))
                         else:
                             container.seek(0)
                             files.append((current_part.name, FileStorage(
                                 container, current_part.filename, current_part.name, headers=current_part.headers)))
-                    elif (_FAST and isinstance(container, HashingTempFile) and decoder.state is State.DATA
+                    elif (isinstance(container, HashingTempFile) and decoder.state is State.DATA
                           and not handed_back and not ended and hasattr(stream, "readinto")):
-                        rest, ended = _stream_file_body(stream, decoder, boundary, container)
+                        # The decoder has caught up with the stream in the middle of a file's body.
+                        rest, ended = _read_file_body(stream, decoder, container)
+                        # Fed back in pieces, as read from the stream: the decoder limits each to max_form_memory_size.
                         handed_back.extend(rest[i:i + self.buffer_size] for i in range(0, len(rest), self.buffer_size))
                 event = decoder.next_event()
         return self.cls(fields), self.cls(files)
 
 
-def _stream_file_body(stream, decoder: MultipartDecoder, boundary: bytes,
-                      container: HashingTempFile) -> tuple[bytes, bool]:
-    """Read a file part's body from the request in big chunks into `container` while no boundary can be in
-    sight; returns (the bytes for the decoder to go on with, whether the request body has ended)."""
-    marker = b"--" + boundary
+def _read_file_body(stream, decoder: MultipartDecoder, container: HashingTempFile) -> tuple[bytes, bool]:
+    """Read a file part's body from `stream` into `container` in FILE_CHUNK pieces while no boundary can be in
+    sight: a chunk is read into a buffer, scanned for the boundary marker, and handed to the container whole.
+
+    As soon as a chunk holds the marker (a boundary, or file bytes that look like one) it stops and returns the
+    bytes from there on, for the decoder to take over exactly as if it had read them itself; also returns
+    whether the request body has ended.
+    """
+    marker = b"--" + decoder.boundary
     # A boundary is a line break (1 or 2 bytes) then the marker: one that starts in a chunk's last `tail` bytes
-    # may run on into the next chunk, so those bytes are held back until the next chunk has been looked at.
+    # could run on into the next chunk, so those bytes are carried over to the start of the next one.
     tail = len(marker) + 1
-    carry = bytes(decoder.buffer)  # what the decoder held back: data, unless a boundary starts there
+    carry = bytes(decoder.buffer)  # what the decoder held back, for the same reason (at most tail + 1 bytes)
     del decoder.buffer[:]
+    if len(carry) > FILE_CHUNK // 2:  # only with an absurdly long boundary: leave it all to the decoder
+        return carry, False
     while True:
-        chunk = bytearray(FILE_CHUNK)
-        n = stream.readinto(chunk)
+        buffer = container.chunk_buffer(FILE_CHUNK)
+        start = len(carry)
+        buffer[:start] = carry
+        n = stream.readinto(memoryview(buffer)[start:])
         if not n:
             return carry, True
-        view = memoryview(chunk)[:n]
-        if (carry + view[:len(marker) - 1]).find(marker) != -1 or chunk.find(marker, 0, n) != -1:
-            return carry + view, False  # maybe a boundary: the decoder decides, as it always would have
-        if n <= tail:  # a short read: too little to decide on
-            carry += view
+        end = start + n
+        if buffer.find(marker, 0, end) != -1:
+            return bytes(memoryview(buffer)[:end]), False
+        if end <= tail:  # short reads: too little to tell yet
+            carry = bytes(buffer[:end])
             continue
-        if carry:
-            container.write(carry)
-        container.write_owned(view[:n - tail])
-        carry = bytes(view[n - tail:])
+        carry = bytes(buffer[end - tail:end])
+        container.write_chunk(memoryview(buffer)[:end - tail])  # `buffer` now belongs to the container
 
 
 class UploadFormDataParser(FormDataParser):
-    """FormDataParser with UploadMultiPartParser (the rest as werkzeug's _parse_multipart)."""
+    """FormDataParser with UploadMultiPartParser."""
 
     def _parse_multipart(self, stream, mimetype, content_length, options):
         parser = UploadMultiPartParser(stream_factory=self.stream_factory,
                                        max_form_memory_size=self.max_form_memory_size,
-                                       max_form_parts=self.max_form_parts, cls=self.cls, buffer_size=_BUF)
+                                       max_form_parts=self.max_form_parts, cls=self.cls)
         boundary = options.get("boundary", "").encode("ascii")
         if not boundary:
             raise ValueError("Missing boundary")
