@@ -22,6 +22,7 @@ INSTANCE_DIRS = mkdir -p "$${PORTAL_INSTANCE:-instance}" "$${UPLOAD_FOLDER:-$${P
 run: $(STAMPS)/requirements static/css/portal.css
 	@$(INSTANCE_DIRS)
 	$(FLASK) db upgrade
+	$(FLASK) portal refresh-rid
 	$(FLASK) portal demo
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop). Sign in with a demo login above."
 	$(FLASK) run --host $(HOST) --port $(PORT)
@@ -40,6 +41,7 @@ serve: $(STAMPS)/requirements static/css/portal.css
 	@test -n "$$SECRET_KEY" || { echo "Set SECRET_KEY to a long random string"; exit 2; }
 	@$(INSTANCE_DIRS)
 	PORTAL_CONFIG=production $(FLASK) db upgrade
+	PORTAL_CONFIG=production $(FLASK) portal refresh-rid
 	PORTAL_CONFIG=production $(VENV)/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
 ## make migration m="what changed": add the next migration revision for changed models

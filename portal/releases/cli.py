@@ -3,7 +3,6 @@ import click
 from flask.cli import with_appcontext
 
 import sqlalchemy as sa
-from sqlalchemy.orm import undefer
 
 from ..extensions import db
 from . import demo, rid_live
@@ -34,8 +33,8 @@ def load_demo():
 @with_appcontext
 def refresh_rid(everything: bool):
     """Fill each release's stored current RID (Release.rid_live) from its tables, e.g. after upgrading."""
-    query = sa.select(Release).options(undefer(Release.rid_live)).order_by(Release.id)
-    releases = [r for r in db.session.scalars(query) if everything or r.rid_live is None]
+    query = sa.select(Release).order_by(Release.id)
+    releases = list(db.session.scalars(query if everything else query.where(Release.rid_live.is_(None))))
     rid_live.refresh(releases)
     db.session.commit()
     click.echo(f"Stored the current RID of {len(releases)} release(s).")

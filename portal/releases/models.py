@@ -81,7 +81,7 @@ class Release(db.Model):
     created_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
     # The whole RID as it stands now (services.rid_snapshot), refreshed at every commit that changes it
     # (portal/releases/rid_live.py): the release page reads this one column instead of thirteen tables.
-    rid_live: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON, deferred=True)
+    rid_live: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON(none_as_null=True), deferred=True)
 
     scope: so.Mapped[list[ScopeEntry]] = so.relationship(
         back_populates="release", order_by="ScopeEntry.position", foreign_keys="ScopeEntry.release_id")
