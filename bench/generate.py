@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,7 +42,7 @@ from portal.extensions import db  # noqa: E402
 from portal.releases.demo import CRITERIA, DEMO_PASSWORD, load_demo_users  # noqa: E402
 from portal.releases.models import (Criterion, Milestone, MilestoneKind, ModificationProposal, Release,  # noqa: E402
                                     RidVersion, ScopeEntry, ScopeStatus, Stage)
-from portal.releases.services import rid_snapshot  # noqa: E402
+from portal.releases import rid_live  # noqa: E402
 from portal.signatures import Signature, content_digest  # noqa: E402
 
 MONTHS = (2, 6, 11)  # three releases a year, as SEC releases run
@@ -259,19 +258,6 @@ def make_people() -> dict:
             "opsg": by_email["opsg.chair@example.org"], "panel": panel[:12]}
 
 
-def fill_rid_live(chunk: int = 200) -> None:
-    """Bulk inserts bypass the session hooks that keep Release.rid_live (portal/releases/rid_live.py): store each
-    release's current RID here, loading the releases a chunk at a time with all their RID rows."""
-    ids = db.session.scalars(sa.select(Release.id).order_by(Release.id)).all()
-    sections = [getattr(Release, rel.key) for rel in sa.inspect(Release).relationships]
-    for start in range(0, len(ids), chunk):
-        releases = db.session.scalars(sa.select(Release).where(Release.id.in_(ids[start:start + chunk]))
-                                      .options(*(selectinload(s) for s in sections))).all()
-        for release in releases:
-            release.rid_live = rid_snapshot(release)
-        db.session.flush()
-
-
 def generate(scale: int, database_url: str, upload_folder: str, years: int = 5, quiet: bool = False) -> dict:
     """Build the data set; returns counts of the rows written."""
     started = time.perf_counter()
@@ -302,7 +288,8 @@ def generate(scale: int, database_url: str, upload_folder: str, years: int = 5, 
             counts[model.__tablename__] = len(rows)
         for start in range(0, len(events), 5000):
             db.session.execute(sa.insert(AuditEvent), events[start:start + 5000])
-        fill_rid_live()
+        # Bulk inserts bypass the session hooks that keep Release.rid_live: store each release's current RID here.
+        rid_live.refresh(list(db.session.scalars(sa.select(Release.id))))
         if db.engine.dialect.name == "postgresql":  # explicit ids leave the sequences behind
             for model in [*builder.rows, AuditEvent]:
                 table = model.__tablename__

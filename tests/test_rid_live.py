@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import undefer
 
@@ -86,3 +87,56 @@ def test_without_a_stored_rid_the_page_reads_the_tables_and_the_command_fills_it
     with app.app_context():
         release = db.session.scalar(sa.select(Release).options(undefer(Release.rid_live)))
         assert release.rid_live == rid_snapshot(release)
+
+
+def test_two_edits_committed_at_once_both_reach_the_stored_rid(app, make_release, db_url):
+    """Two transactions change the same RID at the same moment: each rebuilds the stored copy with the release row
+    locked, so the later one sees the earlier one's change. (SQLite runs one writer at a time anyway.)"""
+    import threading
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): the overlap needs PostgreSQL")
+    make_release()
+    both_flushed = threading.Barrier(2, timeout=30)
+    errors: list[BaseException] = []
+
+    def edit(change):
+        try:
+            with app.app_context():
+                change()
+                db.session.flush()  # each has written its row and noted the release as stale
+                both_flushed.wait()
+                db.session.commit()  # each rebuilds the stored RID before committing
+        except BaseException as err:  # noqa: BLE001 - a thread's failure must fail the test
+            errors.append(err)
+
+    def milestone():
+        db.session.scalars(sa.select(Milestone).filter_by(kind=MilestoneKind.EVIDENCE)).one().event = "Evidence in"
+
+    def glossary():
+        db.session.scalars(sa.select(GlossaryTerm).order_by(GlossaryTerm.id)).first().term = "Renamed term"
+
+    threads = [threading.Thread(target=edit, args=(change,)) for change in (milestone, glossary)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    rid = stored_rid(app)
+    assert "Evidence in" in [m["event"] for m in rid["milestones"]]
+    assert "Renamed term" in [g["term"] for g in rid["glossary"]]
+
+
+def test_a_savepoint_rolled_back_keeps_the_outer_change_to_refresh(app, make_release):
+    make_release()
+    with app.app_context():
+        db.session.scalars(sa.select(GlossaryTerm).order_by(GlossaryTerm.id)).first().term = "Outer change"
+        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.add(ParticipantGroup(name=None))  # refused by NOT NULL: the savepoint rolls back
+                db.session.flush()
+        except sa.exc.IntegrityError:
+            pass
+        db.session.commit()
+    assert "Outer change" in [g["term"] for g in stored_rid(app)["glossary"]]

@@ -35,6 +35,6 @@ def refresh_rid(everything: bool):
     """Fill each release's stored current RID (Release.rid_live) from its tables, e.g. after upgrading."""
     query = sa.select(Release).order_by(Release.id)
     releases = list(db.session.scalars(query if everything else query.where(Release.rid_live.is_(None))))
-    rid_live.refresh(releases)
+    rid_live.refresh([release.id for release in releases])
     db.session.commit()
     click.echo(f"Stored the current RID of {len(releases)} release(s).")

@@ -4,13 +4,15 @@ column instead of thirteen tables.
 Nothing has to remember to refresh it: after every flush the session notes which releases' RID data changed (a RID
 row added, changed or removed, a RID field of the release, or the shared MPs, participant groups and SEC documents
 the RID shows), and just before the commit those releases get a fresh `rid_snapshot()`, in the same transaction as
-the change. Bulk SQL that bypasses the ORM (bench/generate.py) must fill the column itself; a release whose column is
-empty is shown from its tables.
+the change, with the release rows locked so that two writers rebuild one after the other (`refresh`). Bulk SQL that
+bypasses the ORM (bench/generate.py) must fill the column itself; a release whose column is empty is shown from its
+tables.
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from .models import (ChangeRequest, CostItem, Criterion, DocumentImpact, GlossaryTerm, ImpactSummary, Milestone,
@@ -21,6 +23,9 @@ from .services import rid_snapshot
 # Rows that belong to one release's RID, by their release_id.
 RID_ROWS = (ScopeEntry, ChangeRequest, ParticipantImpact, ImpactSummary, DocumentImpact, OtherCodeImpact, Milestone,
             TestPhase, CostItem, Criterion, GlossaryTerm)
+# The release's collections that rid_snapshot() reads, besides the scope (and its "moved to" releases).
+SECTIONS = ("change_requests", "participant_impacts", "impact_summaries", "document_impacts", "other_code_impacts",
+            "milestones", "test_phases", "cost_items", "criteria", "glossary")
 # Columns of the release itself that the RID shows (rid_snapshot()["release"]).
 RID_COLUMNS = ("code", "name", "planned_go_live", "about", "approved_mps_note", "targeted_mps_note",
                "change_requests_note", "document_impacts_note", "other_codes_note", "test_strategy_note",
@@ -70,32 +75,44 @@ def _refresh(session: so.Session) -> None:
     if not stale:
         return
     if stale["all"]:
-        releases = list(session.scalars(sa.select(Release)))
+        ids = set(session.scalars(sa.select(Release.id)))
     else:
         ids = set(stale["releases"])
         if stale["mps"] or stale["moved_to"]:
             ids.update(session.scalars(sa.select(ScopeEntry.release_id).where(sa.or_(
                 ScopeEntry.mp_id.in_(stale["mps"]), ScopeEntry.moved_to_id.in_(stale["moved_to"])))))
         ids.discard(None)
-        releases = list(session.scalars(sa.select(Release).where(Release.id.in_(ids)))) if ids else []
-    refresh(releases)
+    refresh(sorted(ids))
     session.info.pop(STALE, None)  # the refresh's own flush notes nothing new
 
 
-def refresh(releases: list[Release]) -> None:
-    """Set each release's rid_live from its tables (also `flask portal refresh-rid`)."""
-    for release in releases:
-        # Collections loaded before the change may be out of date: read them again.
-        db.session.expire(release, [rel.key for rel in sa.inspect(Release).relationships])
-        release.rid_live = rid_snapshot(release)
+def refresh(release_ids: list[int], chunk: int = 200) -> None:
+    """Set each release's rid_live from its tables (also `flask portal refresh-rid` and bench/generate.py).
+
+    The releases are locked first (SELECT ... FOR UPDATE, in id order; on SQLite a writer holds the whole database),
+    so two transactions that change one RID at the same time rebuild it one after the other, and the later one reads
+    the earlier one's committed rows: every section is read again (populate_existing), whatever this transaction had
+    loaded before the lock.
+    """
+    db.session.flush()
+    sections = [selectinload(Release.scope).selectinload(ScopeEntry.moved_to),
+                *(selectinload(getattr(Release, key)) for key in SECTIONS)]
+    release_ids = sorted(release_ids)
+    for start in range(0, len(release_ids), chunk):
+        releases = db.session.scalars(
+            sa.select(Release).where(Release.id.in_(release_ids[start:start + chunk])).order_by(Release.id)
+            .with_for_update(of=Release).options(*sections).execution_options(populate_existing=True))
+        for release in releases:
+            release.rid_live = rid_snapshot(release)
 
 
-def _forget(session: so.Session, *args) -> None:
-    session.info.pop(STALE, None)
+def _forget(session: so.Session, transaction: so.SessionTransaction) -> None:
+    # Only when the whole transaction ends: a savepoint rolled back inside it leaves the outer changes to refresh.
+    if transaction.parent is None:
+        session.info.pop(STALE, None)
 
 
 sa.event.listen(db.session, "before_flush", _note_deletions)
 sa.event.listen(db.session, "after_flush", _note_changes)
 sa.event.listen(db.session, "before_commit", _refresh)
-sa.event.listen(db.session, "after_rollback", _forget)
-sa.event.listen(db.session, "after_commit", _forget)
+sa.event.listen(db.session, "after_transaction_end", _forget)
