@@ -5,6 +5,7 @@ import datetime as dt
 import secrets
 import time
 import uuid
+from urllib.parse import urlsplit
 
 from flask import Flask, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
@@ -88,11 +89,14 @@ def init_app(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def unauthorized():
-        login_url = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
         if htmx:
-            # Never let the login page land inside another page's fragment.
-            return "", 401, {"HX-Redirect": login_url}
-        return redirect(login_url)
+            # Never let the login page land inside another page's fragment, and come back to the page the
+            # fragment was part of (not to the fragment itself).
+            page = urlsplit(request.headers.get("HX-Current-URL", ""))
+            back = page.path + (f"?{page.query}" if page.query else "") if page.path else None
+            return "", 401, {"HX-Redirect": url_for("auth.login", next=back)}
+        return redirect(url_for("auth.login",
+                                next=request.full_path.rstrip("?") if request.method == "GET" else None))
 
     @app.before_request
     def start_request():

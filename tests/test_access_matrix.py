@@ -53,6 +53,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "audit.release_chain_status": EVERYONE,
     "audit.release_trail": EVERYONE,
     "auth.edit_user": ADMIN,
+    "auth.reset_two_factor": ADMIN,
     "calendar.create_link": EVERYONE,
     "calendar.feed": PUBLIC,
     "calendar.index": EVERYONE,
@@ -118,7 +119,6 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "totp.enrol": EVERYONE,
     "totp.login_code": PUBLIC,
     "totp.policy": ADMIN,
-    "totp.reset": ADMIN,
     "totp.recovery_codes": EVERYONE,
 }
 

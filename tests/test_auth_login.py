@@ -176,6 +176,16 @@ def test_idle_session_on_an_htmx_request_gets_hx_redirect(app, client, make_user
     assert response.headers["HX-Redirect"].startswith("/login")
 
 
+def test_a_fragment_asked_for_signed_out_sends_back_to_its_page_not_to_itself(client):
+    """The header's task count loads by htmx: signed out, sign-in must return to the page, not to "(3)"."""
+    response = client.get("/tasks/count", headers={"HX-Request": "true",
+                                                   "HX-Current-URL": "http://127.0.0.1:5000/releases/feb-2021?x=1"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login?next=/releases/feb-2021?x%3D1"
+    hostile = client.get("/tasks/count", headers={"HX-Request": "true", "HX-Current-URL": "https://evil.example/x"})
+    assert hostile.headers["HX-Redirect"] == "/login?next=/x"  # only ever a path of this portal
+
+
 def test_logout_is_a_post_with_csrf(app, client, make_user):
     user = make_user(Role.DCC)
     client.login(user)

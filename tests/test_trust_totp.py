@@ -173,39 +173,54 @@ def test_code_page_without_a_password_step_goes_back_to_sign_in(client):
 
 
 def test_an_admin_resets_a_lost_authenticator(app, client, users):
-    """A user who lost their phone and codes: the admin resets it, and they sign in with the password again."""
+    """A user who lost their phone and codes: the admin confirms with their own password and resets it; the user is
+    emailed and signs in with the password again."""
+    from portal.notifications.models import OutboxMessage
+
     client.login(users["dcc"])
     enrol(client)
     admin = PortalClient(app)
     admin.login(users["secas"])
+    url = f"/admin/users/{users['dcc'].id}/two-factor/reset"
     page = admin.get(f"/admin/users/{users['dcc'].id}").get_data(as_text=True)
-    assert "Reset two-factor sign-in" in page
-    response = admin.post_form(f"/admin/users/{users['dcc'].id}/two-factor/reset", {})
+    assert "Reset two-factor sign-in" in page and "Your password (to confirm the reset)" in page
+    for password, message in (("", "Enter your password to confirm the reset"),
+                              ("not my password", "Enter your correct password to reset")):
+        refused = admin.post_form(url, {"password": password})
+        assert refused.status_code == 422
+        assert "govuk-error-summary" in refused.get_data(as_text=True)
+        assert message in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(TotpCredential)) == 1  # nothing changed
+    response = admin.post_form(url, {"password": PASSWORD})
     assert response.status_code == 303
     assert "is reset" in admin.get(response.headers["Location"]).get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(TotpCredential)) == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RecoveryCode)) == 0
+        mail = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.to == users["dcc"].email)).all()
+        assert [m.subject for m in mail] == ["Your two-factor sign-in was reset"]
     [event] = _events(app, "auth.totp_reset")
     assert event.actor_id == users["secas"].id and event.object_id == users["dcc"].id
     fresh = PortalClient(app)
     response = fresh.post_form("/login", {"email": users["dcc"].email, "password": PASSWORD})
     assert response.status_code == 302 and response.headers["Location"] == "/"
     # Nothing left to reset: a clear message, nothing recorded.
-    again = admin.post_form(f"/admin/users/{users['dcc'].id}/two-factor/reset", {})
-    assert "nothing to reset" in admin.get(again.headers["Location"]).get_data(as_text=True)
+    again = admin.post_form(url, {"password": PASSWORD})
+    assert again.status_code == 422 and "nothing to reset" in again.get_data(as_text=True)
     assert len(_events(app, "auth.totp_reset")) == 1
 
 
 def test_only_an_admin_resets_two_factor_and_never_their_own(app, client, users):
     client.login(users["dcc"])
     enrol(client)
-    assert client.post_form(f"/admin/users/{users['dcc'].id}/two-factor/reset", {}).status_code == 403
+    assert client.post_form(f"/admin/users/{users['dcc'].id}/two-factor/reset",
+                            {"password": PASSWORD}).status_code == 403
     admin = PortalClient(app)
     admin.login(users["secas"])
     enrol(admin)
-    response = admin.post_form(f"/admin/users/{users['secas'].id}/two-factor/reset", {})
-    assert "from your account page" in admin.get(response.headers["Location"]).get_data(as_text=True)
+    response = admin.post_form(f"/admin/users/{users['secas'].id}/two-factor/reset", {"password": PASSWORD})
+    assert response.status_code == 422 and "from your account page" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(TotpCredential)) == 2
     assert _events(app, "auth.totp_reset") == []

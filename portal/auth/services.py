@@ -130,8 +130,9 @@ def check_throttle(email: str, *, max_failures: int, lockout_minutes: int) -> No
 
 
 def authenticate(email: str, password: str, remote_addr: str, *, max_failures: int,
-                 lockout_minutes: int) -> User | None:
-    """Return the user for valid credentials, or None; raise TooManyAttempts when throttled.
+                 lockout_minutes: int) -> tuple[User | None, bool]:
+    """(the user for valid credentials or None, whether a two-factor code must follow); raise TooManyAttempts when
+    throttled. The second factor is decided here once, and the audit event says which it was.
 
     Attempts are rows in the database, so the limit holds across workers.
     """
@@ -149,12 +150,12 @@ def authenticate(email: str, password: str, remote_addr: str, *, max_failures: i
         if is_enrolled(user):  # signed in only once the code is right (totp.verify_second_factor)
             record_event(user, "auth.password_accepted", f"{user.name} entered the right password; "
                          "the two-factor code comes next", obj=user)
-        else:
-            record_event(user, "auth.login", f"{user.name} signed in", obj=user)
-        return user
+            return user, True
+        record_event(user, "auth.login", f"{user.name} signed in", obj=user)
+        return user, False
     record_event(None, "auth.login_failed", f"Failed sign-in for {email}", email=email,
                  remote_addr=remote_addr[:64])
-    return None
+    return None, False
 
 
 def record_logout(user: User) -> None:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from ..access import Conflict, Invalid, PermissionDenied, Role
 from ..audit.services import record_event
 from ..extensions import db
+from ..notifications.services import notify
 from ..timeutil import utcnow
 from .models import LoginAttempt, User
 from .services import check_password
@@ -131,17 +132,25 @@ def recovery_codes_left(user: User) -> int:
         RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))
 
 
-def reset_totp(admin: User, user: User) -> None:
-    """An admin removes another user's authenticator and recovery codes (a lost phone and lost codes). The user then
-    signs in with their password alone, and sets two-factor sign-in up again if their role must use it."""
+def reset_totp(admin: User, user: User, password: str) -> None:
+    """An admin removes another user's authenticator and recovery codes (a lost phone and lost codes), after
+    re-entering their own password. The user is told by email, and then signs in with their password alone, setting
+    two-factor sign-in up again if their role must use it."""
     if not admin.is_admin:
         raise PermissionDenied("Only an admin can reset someone's two-factor sign-in.")
     if admin.id == user.id:
         raise Conflict("Change your own two-factor sign-in from your account page.")
+    if not password or not check_password(admin, password):
+        raise Invalid("Enter your correct password to reset their two-factor sign-in.")
     if db.session.execute(sa.delete(TotpCredential).where(TotpCredential.user_id == user.id)).rowcount != 1:
         raise Conflict(f"{user.name} does not use two-factor sign-in: there is nothing to reset.")
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     record_event(admin, "auth.totp_reset", f"{admin.name} reset the two-factor sign-in of {user.name}", obj=user)
+    # Always by email, whatever their settings: if they did not ask for this, they must know at once.
+    notify("account_security", [], "Your two-factor sign-in was reset",
+           f"{admin.name} reset your two-factor sign-in to the SEC Release Portal. You now sign in with your "
+           "password alone until you set it up again. If you did not ask for this, contact the SEC Administrator "
+           "at once.", url="/account/two-factor", users=[user])
 
 
 def disable_totp(actor: User, password: str) -> None:

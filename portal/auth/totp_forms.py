@@ -30,6 +30,8 @@ class DisableForm(FlaskForm):
 
 
 class ResetForm(FlaskForm):
+    password = PasswordField("Your password (to confirm the reset)", widget=GovPasswordInput(),
+                             validators=[InputRequired("Enter your password to confirm the reset"), Length(max=200)])
     submit = SubmitField("Reset two-factor sign-in", widget=GovSubmitInput())
 
 

@@ -12,7 +12,7 @@ from ..access import PortalError, Role, public, roles_required
 from ..extensions import db, htmx
 from . import services, totp
 from .models import User
-from .totp_forms import CodeForm, DisableForm, EnrolForm, PolicyForm, ResetForm
+from .totp_forms import CodeForm, DisableForm, EnrolForm, PolicyForm
 
 bp = Blueprint("totp", __name__)
 log = logging.getLogger("portal.auth")
@@ -125,26 +125,6 @@ def disable():
     return render_template("auth/two_factor.html", form=form, problem=problem,
                            codes_left=totp.recovery_codes_left(current_user),
                            required=totp.is_required_for(current_user)), status
-
-
-@bp.post("/admin/users/<int:user_id>/two-factor/reset")
-@roles_required(Role.SECAS, admin=True)
-def reset(user_id: int):
-    """From the admin's page for the user: remove their authenticator after they lost it."""
-    user = db.get_or_404(User, user_id)
-    if ResetForm().validate_on_submit():
-        try:
-            totp.reset_totp(current_user, user)
-        except PortalError as err:
-            db.session.rollback()
-            flash(err.message, "info")
-        else:
-            db.session.commit()
-            flash(f"The two-factor sign-in of {user.name} is reset: they sign in with their password, and set it up "
-                  "again if their role must use it.", "success")
-    else:
-        flash("The form could not be sent. Try again.", "info")
-    return redirect(url_for("auth.edit_user", user_id=user.id), 303)
 
 
 @bp.route("/admin/two-factor", methods=["GET", "POST"])

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from ..access import PortalError, Role, public, roles_required
+from ..access import Invalid, PortalError, Role, public, roles_required
 from ..extensions import db
 from . import services, totp
 from .forms import EditUserForm, LoginForm, NewUserForm, SetPasswordForm
@@ -49,7 +49,7 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.authenticate(
+            user, needs_code = services.authenticate(
                 form.email.data, form.password.data, request.remote_addr or "",
                 max_failures=current_app.config["LOGIN_MAX_FAILURES"],
                 lockout_minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
@@ -61,7 +61,7 @@ def login():
             log.warning("login refused", extra={"reason": "too many attempts", "email": form.email.data[:254]})
         else:
             db.session.commit()
-            if user and totp.is_enrolled(user):
+            if user and needs_code:
                 start_second_factor(user, _safe_next(request.args.get("next")))
                 return redirect(url_for("totp.login_code"))
             if user:
@@ -153,5 +153,34 @@ def edit_user(user_id: int):
             flash(f"The account of {user.name} is saved.", "success")
             return redirect(url_for("auth.users"), 303)
     status = 422 if (form.errors or problem) else 200
-    return render_template("auth/user_form.html", form=form, problem=problem, user=user,
-                           two_factor_on=totp.is_enrolled(user), reset_form=ResetForm()), status
+    return _user_page(user, form, problem), status
+
+
+@bp.post("/admin/users/<int:user_id>/two-factor/reset")
+@roles_required(Role.SECAS, admin=True)
+def reset_two_factor(user_id: int):
+    """From the admin's page for a user who lost their authenticator and recovery codes."""
+    user = db.get_or_404(User, user_id)
+    reset_form = ResetForm()
+    problem, problem_href = None, "#password"
+    if reset_form.validate_on_submit():
+        try:
+            totp.reset_totp(current_user, user, reset_form.password.data)
+        except PortalError as err:
+            db.session.rollback()
+            problem = err.message
+            problem_href = "#password" if isinstance(err, Invalid) else "#two-factor"
+        else:
+            db.session.commit()
+            flash(f"The two-factor sign-in of {user.name} is reset, and they have been told by email. They sign in "
+                  "with their password, and set it up again if their role must use it.", "success")
+            return redirect(url_for("auth.edit_user", user_id=user.id), 303)
+    form = EditUserForm(obj=user)
+    form.role.data = user.role.value
+    return _user_page(user, form, problem, reset_form, problem_href), 422
+
+
+def _user_page(user: User, form, problem: str | None, reset_form: ResetForm | None = None,
+               problem_href: str = "#name") -> str:
+    return render_template("auth/user_form.html", form=form, problem=problem, problem_href=problem_href, user=user,
+                           two_factor_on=totp.is_enrolled(user), reset_form=reset_form or ResetForm())

@@ -259,9 +259,15 @@ def owning_roles(release: Release) -> list[Role]:
 
 
 def submission_for(release: Release, role: Role) -> EvidenceSubmission | None:
-    return db.session.scalar(sa.select(EvidenceSubmission).where(
-        EvidenceSubmission.release_id == release.id, EvidenceSubmission.role == role,
-        EvidenceSubmission.review_round == current_review_round(release)))
+    return submissions_in([release.id], role).get(release.id)
+
+
+def submissions_in(release_ids: list[int], role: Role) -> dict[int, EvidenceSubmission]:
+    """The role's submission in each release's current review round, by release id (none: not submitted yet)."""
+    rounds = review_rounds(release_ids)
+    return {s.release_id: s for s in db.session.scalars(sa.select(EvidenceSubmission).where(
+        EvidenceSubmission.release_id.in_(release_ids), EvidenceSubmission.role == role))
+        if s.review_round == rounds[s.release_id]}
 
 
 def evidence_deadline(release: Release):
@@ -291,10 +297,7 @@ def why_role_cannot_submit_in(releases: list[Release], role: Role,
     ids = [release.id for release in releases]
     owners = {tuple(row) for row in db.session.execute(
         sa.select(Criterion.release_id, Criterion.owner_role).distinct().where(Criterion.release_id.in_(ids)))}
-    rounds = review_rounds(ids)
-    submitted = {s.release_id for s in db.session.scalars(sa.select(EvidenceSubmission).where(
-        EvidenceSubmission.release_id.in_(ids), EvidenceSubmission.role == role))
-        if s.review_round == rounds[s.release_id]}
+    submitted = submissions_in(ids, role)
     if missing is None:
         missing = {}
         for criterion in criteria_missing_evidence_in(ids, role):
