@@ -52,8 +52,12 @@ BIND=127.0.0.1:$PORT WEB_CONCURRENCY=2 GUNICORN_MAX_REQUESTS=0 PORTAL_CONFIG=pro
   .venv/bin/gunicorn -c gunicorn.conf.py 'app:create_app()' >"$WORK/portal.log" 2>&1 &
 PORTAL_PID=$!; PIDS+=("$PORTAL_PID")
 wait_for $PORT
+# CPU by process kind over the middle of the run (after the sign-ins, before the end).
+$PY bench/cpu.py 5 $((SECONDS_ > 10 ? SECONDS_ - 10 : 1)) >"$WORK/cpu.txt" &
+CPU_PID=$!
 $PY bench/loadgen.py --port $PORT --users "$USERS" --seconds "$SECONDS_" ${SKIP_PAGE:+--skip "$SKIP_PAGE"} \
   | tee "$WORK/portal.json"
+wait "$CPU_PID" || true
 stop "$PORTAL_PID"
 
 echo "== bare Flask page of $BARE_BYTES bytes: gunicorn, 2 workers, 127.0.0.1:$BARE_PORT"
@@ -74,6 +78,7 @@ for name, r in (("portal", portal), ("reads", {**portal, "all": portal["reads"],
     print(f"{name:<8} {r['throughput_rps']:>7} {a['p50']:>7} {a['p95']:>7} {a['p99']:>7} {sum(r['errors'].values())}")
 for kind, s in portal["by_kind"].items():
     print(f"  {kind:<16} n={s['n']:<6} p50={s['p50']:<7} p95={s['p95']:<7} p99={s['p99']}")
+print(open(f"{sys.argv[1]}/cpu.txt").read().strip())
 print(f"throughput portal/bare: {portal['throughput_rps'] / bare['throughput_rps']:.2f} "
       f"(page views {portal['page_views_per_s']}/s; each also loads the header's task count, as a browser does)")
 EOF
