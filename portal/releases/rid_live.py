@@ -72,7 +72,7 @@ def _note_changes(session: so.Session, flush_context) -> None:
 def _refresh(session: so.Session) -> None:
     session.flush()  # so the last changes are noted too (a no-op when nothing is pending)
     stale = session.info.pop(STALE, None)
-    if not stale:
+    if not stale or not any(stale.values()):  # every flush notes, most of them nothing about a RID
         return
     if stale["all"]:
         ids = set(session.scalars(sa.select(Release.id)))
