@@ -5,7 +5,6 @@ import json
 import logging
 
 from flask import Flask, g, render_template, request
-from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader

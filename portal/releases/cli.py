@@ -33,8 +33,8 @@ def load_demo():
 @with_appcontext
 def refresh_rid(everything: bool):
     """Fill each release's stored current RID (Release.rid_live) from its tables, e.g. after upgrading."""
-    query = sa.select(Release).order_by(Release.id)
-    releases = list(db.session.scalars(query if everything else query.where(Release.rid_live.is_(None))))
-    rid_live.refresh([release.id for release in releases])
+    query = sa.select(Release.id)
+    ids = list(db.session.scalars(query if everything else query.where(Release.rid_live.is_(None))))
+    rid_live.refresh(ids)
     db.session.commit()
-    click.echo(f"Stored the current RID of {len(releases)} release(s).")
+    click.echo(f"Stored the current RID of {len(ids)} release(s).")

@@ -86,6 +86,12 @@ def _refresh(session: so.Session) -> None:
     session.info.pop(STALE, None)  # the refresh's own flush notes nothing new
 
 
+def rid_sections() -> list:
+    """Loader options for every RID section of a release, one query each whatever the number of rows."""
+    return [selectinload(Release.scope).selectinload(ScopeEntry.moved_to),
+            *(selectinload(getattr(Release, key)) for key in SECTIONS)]
+
+
 def refresh(release_ids: list[int], chunk: int = 200) -> None:
     """Set each release's rid_live from its tables (also `flask portal refresh-rid` and bench/generate.py).
 
@@ -95,13 +101,11 @@ def refresh(release_ids: list[int], chunk: int = 200) -> None:
     loaded before the lock.
     """
     db.session.flush()
-    sections = [selectinload(Release.scope).selectinload(ScopeEntry.moved_to),
-                *(selectinload(getattr(Release, key)) for key in SECTIONS)]
     release_ids = sorted(release_ids)
     for start in range(0, len(release_ids), chunk):
         releases = db.session.scalars(
             sa.select(Release).where(Release.id.in_(release_ids[start:start + chunk])).order_by(Release.id)
-            .with_for_update(of=Release).options(*sections).execution_options(populate_existing=True))
+            .with_for_update(of=Release).options(*rid_sections()).execution_options(populate_existing=True))
         for release in releases:
             release.rid_live = rid_snapshot(release)
 

@@ -57,9 +57,10 @@ def rid_snapshot(release: Release) -> dict[str, Any]:
     }
 
 
-def release_or_404(code: str) -> Release:
-    """The release with this code, or a 404 page: the one lookup every part of the portal uses."""
-    return db.first_or_404(sa.select(Release).where(Release.code == code))
+def release_or_404(code: str, *options) -> Release:
+    """The release with this code, or a 404 page: the one lookup every part of the portal uses (`options`: loader
+    options, e.g. the sections a page shows)."""
+    return db.first_or_404(sa.select(Release).where(Release.code == code).options(*options))
 
 
 def can_edit_rid(release: Release, user) -> bool:

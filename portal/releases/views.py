@@ -8,9 +8,9 @@ from ..access import Role, roles_required
 from ..criteria.services import readiness_grid
 from ..decisions.services import decision_summary
 from ..extensions import db, htmx
-from . import forms, rid_live, services  # noqa: F401 - rid_live keeps Release.rid_live up to date
+from . import forms, rid_live, services
 from .tasks import tasks_for
-from .models import MilestoneKind, ParticipantGroup, Release, RidVersion, ScopeEntry, ScopeStatus, SecDocument
+from .models import MilestoneKind, ParticipantGroup, Release, RidVersion, ScopeStatus, SecDocument
 from .rid_view import find_row, rid_view
 from .workflow import BY_NAME, transitions_from, why_not
 
@@ -38,9 +38,8 @@ def index():
 @roles_required(*Role)
 def show(code: str):
     # The RID comes from Release.rid_live; only what the page computes with is loaded as rows.
-    release = db.first_or_404(sa.select(Release).where(Release.code == code).options(
-        undefer(Release.rid_live),
-        *(selectinload(rel) for rel in (Release.milestones, Release.criteria, Release.rid_versions))))
+    release = services.release_or_404(code, undefer(Release.rid_live), *(
+        selectinload(rel) for rel in (Release.milestones, Release.criteria, Release.rid_versions)))
     return render_template("releases/show.html", **_page_context(release),
                            grid=readiness_grid(release), decision=decision_summary(release, current_user))
 
@@ -63,12 +62,7 @@ def task_count():
 
 def _load_release(code: str) -> Release:
     """The release with every RID section loaded up front, so the page's queries do not grow with its rows."""
-    return db.first_or_404(sa.select(Release).where(Release.code == code).options(
-        selectinload(Release.scope).selectinload(ScopeEntry.moved_to),
-        *(selectinload(rel) for rel in (
-            Release.change_requests, Release.participant_impacts, Release.impact_summaries,
-            Release.document_impacts, Release.other_code_impacts, Release.milestones, Release.test_phases,
-            Release.cost_items, Release.criteria, Release.glossary, Release.rid_versions))))
+    return services.release_or_404(code, *rid_live.rid_sections(), selectinload(Release.rid_versions))
 
 
 def _rid_context(release: Release) -> dict:
