@@ -1,9 +1,12 @@
-"""Engine settings that make SQLite safe for a regulatory record (WAL, FULL sync, IMMEDIATE writes)."""
+"""Engine settings that make SQLite safe for a regulatory record (WAL, FULL sync, IMMEDIATE writes), and the write
+idioms every service shares (insert once, update once, read under a row lock)."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
 
+from .access import Conflict
 from .extensions import db
 
 
@@ -33,3 +36,29 @@ def init_app(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
+
+
+# --- The two write idioms every service uses ----------------------------------------------------------
+
+def insert_once(row, message: str) -> None:
+    """Insert `row` in a savepoint; a unique-constraint clash with a concurrent request becomes a clear 409."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        raise Conflict(message) from None
+
+
+def update_once(model, where, values: dict, message: str) -> None:
+    """A conditional update of exactly one row: if the row no longer matches `where`, someone got there first."""
+    result = db.session.execute(sa.update(model).where(*where).values(**values)
+                                .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Conflict(message)
+
+
+def locked(model, id_: int):
+    """Re-read one row under a row lock (PostgreSQL); SQLite's IMMEDIATE transaction already serialises writers."""
+    return db.session.execute(sa.select(model).where(model.id == id_).with_for_update()
+                              .execution_options(populate_existing=True)).scalar_one()

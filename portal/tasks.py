@@ -1,8 +1,36 @@
-"""A task on someone's list: what is waiting, where it is done, by when."""
+"""My tasks: every action the process waits on that the user may take now, across the releases in progress.
+
+The tasks are the action table's (`workflow.tasks_of`); this module only gathers them over many releases with a
+fixed number of queries, dates them by the release's timeline, and sorts them.
+"""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import has_request_context, request
+from sqlalchemy.orm import selectinload
+
+from .extensions import db
+from .decisions.models import Ballot, ConfirmationKind, Decision, GoLiveConfirmation, Recommendation, Vote, VoteMember
+from .queries import (ReleaseFacts, current_finals, criteria_with_evidence, due_on, submitted_roles,
+                      unclosed_requests)
+from .releases.models import MilestoneKind, Release, Stage
+from .workflow import ACTIONS, Offer, tasks_of
+
+# Which timeline date a task is due by (an evidence request has its own answer-by date).
+DUE_BY = {
+    "baseline": MilestoneKind.BASELINE,
+    "upload_evidence": MilestoneKind.EVIDENCE, "submit_evidence": MilestoneKind.EVIDENCE,
+    "assess_final": MilestoneKind.OPSG_REVIEW, "close_request": MilestoneKind.OPSG_REVIEW,
+    "record_recommendation": MilestoneKind.OPSG_REVIEW,
+    "open_vote": MilestoneKind.PANEL_DECISION, "cast_ballot": MilestoneKind.PANEL_DECISION,
+    "close_vote": MilestoneKind.PANEL_DECISION, "record_decision": MilestoneKind.PANEL_DECISION,
+    "confirm_readiness": MilestoneKind.GO_LIVE, "confirm_sec_implemented": MilestoneKind.GO_LIVE,
+    "confirm_deployment": MilestoneKind.GO_LIVE,
+}
+ORDER = {action.name: n for n, action in enumerate(ACTIONS)}
 
 
 @dataclass(frozen=True)
@@ -12,3 +40,93 @@ class Task:
     release_name: str
     due_on: dt.date | None = None
     detail: str = ""
+    order: tuple = ()
+
+
+def _task(release: Release, offer: Offer, user) -> Task:
+    subject = offer.subject
+    if offer.action.on == "request":
+        due, detail = subject.due_on, subject.question[:200]
+    else:
+        kind = DUE_BY.get(offer.name)
+        due, detail = (due_on(release, kind) if kind else None), ""
+    if offer.action.on == "seat" and subject.member_id != user.id:
+        detail = f"As alternate for {subject.member.name}"
+    number = getattr(getattr(subject, "criterion", subject), "number", 0) if subject is not None else 0
+    return Task(offer.label, offer.url, release.name, due, detail, (ORDER[offer.name], number))
+
+
+def _stages_for(user) -> set[Stage]:
+    return {stage for action in ACTIONS if user.role in action.roles for stage in action.stages}
+
+
+def batched_facts(releases: list[Release], user) -> list[ReleaseFacts]:
+    """Facts for many releases in a fixed number of queries: each fact is loaded, for all the releases at once,
+    only where the user's actions in the release's stage can read it."""
+    stages = _stages_for(user)
+    ids_at = lambda *wanted: [r.id for r in releases if r.stage in wanted and r.stage in stages]  # noqa: E731
+    gathering = ids_at(Stage.EVIDENCE, Stage.OPSG_REVIEW, Stage.DEFERRED)
+    finals = current_finals(gathering) if gathering else {}
+    evidence_ids = ids_at(Stage.EVIDENCE, Stage.OPSG_REVIEW)
+    with_evidence = criteria_with_evidence(evidence_ids) if evidence_ids else set()
+    requests = unclosed_requests(evidence_ids) if evidence_ids else {}
+    submitted = submitted_roles([r for r in releases if r.id in evidence_ids]) if evidence_ids else {}
+    review_ids = ids_at(Stage.OPSG_REVIEW)
+    recommendations = {r.release_id: r for r in db.session.scalars(sa.select(Recommendation).where(
+        Recommendation.release_id.in_(review_ids), Recommendation.is_current))} if review_ids else {}
+    vote_ids = ids_at(Stage.OPSG_REVIEW, Stage.PANEL_VOTE)
+    votes = {v.release_id: v for v in db.session.scalars(sa.select(Vote).where(Vote.release_id.in_(vote_ids))
+             .options(selectinload(Vote.members).selectinload(VoteMember.member)))} if vote_ids else {}
+    open_votes = [v.id for r in releases if r.stage == Stage.PANEL_VOTE and (v := votes.get(r.id))]
+    ballots: dict[int, list[Ballot]] = {}
+    for ballot in db.session.scalars(sa.select(Ballot).where(Ballot.vote_id.in_(open_votes), Ballot.is_current))\
+            if open_votes else ():
+        ballots.setdefault(ballot.vote_id, []).append(ballot)
+    decided_ids = ids_at(Stage.APPROVED, Stage.DEFERRED)
+    decisions: dict[int, list[Decision]] = {}
+    for decision in db.session.scalars(sa.select(Decision).where(Decision.release_id.in_(decided_ids))
+                                       .order_by(Decision.round.desc())) if decided_ids else ():
+        decisions.setdefault(decision.release_id, []).append(decision)
+    latest = [d[0].id for release_id, d in decisions.items()]
+    confirmations: dict[int, dict] = {}
+    for confirmation in db.session.scalars(sa.select(GoLiveConfirmation).where(
+            GoLiveConfirmation.decision_id.in_(latest))) if latest else ():
+        confirmations.setdefault(confirmation.decision_id, {})[ConfirmationKind(confirmation.kind)] = confirmation
+    result = []
+    for release in releases:
+        known = {}
+        if release.id in gathering:
+            known["finals"] = {k: a for k, a in finals.items() if a.release_id == release.id}
+        if release.id in evidence_ids:
+            known.update(with_evidence=with_evidence, submitted=submitted[release.id],
+                         requests={k: r for k, r in requests.items() if r.release_id == release.id})
+        if release.id in review_ids:
+            known["recommendation"] = next((r for r in [recommendations.get(release.id)]
+                                            if r is not None and r.round == release.round), None)
+        if release.id in vote_ids:
+            vote = votes.get(release.id)
+            known["vote"] = vote if vote is not None and vote.round == release.round else None
+            known["ballots"] = ballots.get(vote.id, []) if known["vote"] else []
+        if release.id in decided_ids:
+            known["decisions"] = decisions.get(release.id, [])
+            if known["decisions"]:
+                known["confirmations"] = confirmations.get(known["decisions"][0].id, {})
+        result.append(ReleaseFacts(release, **known))
+    return result
+
+
+def tasks_for(user) -> list[Task]:
+    """Everything waiting for `user`, soonest first; criteria in number order."""
+    # Kept for the request: the header's count and the My tasks page ask for the same list.
+    cached = getattr(request, "portal_tasks", None) if has_request_context() else None
+    if cached and cached[0] == user.id:
+        return cached[1]
+    releases = list(db.session.scalars(sa.select(Release).where(Release.stage != Stage.LIVE)
+                                       .order_by(Release.code)
+                                       .options(selectinload(Release.milestones), selectinload(Release.criteria))))
+    tasks = [_task(facts.release, offer, user) for facts in batched_facts(releases, user)
+             for offer in tasks_of(facts, user)]
+    tasks.sort(key=lambda t: (t.due_on or dt.date.max, t.release_name, t.order))
+    if has_request_context():
+        request.portal_tasks = (user.id, tasks)
+    return tasks

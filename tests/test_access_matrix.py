@@ -75,6 +75,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "criteria.requests": EVERYONE,
     "criteria.show": EVERYONE,
     "decisions.appoint_alternate": PANEL,
+    "decisions.revoke_alternate": PANEL,
     "decisions.cast_vote": PANEL,
     "decisions.close_vote": PANEL,
     "decisions.decision": EVERYONE,
@@ -114,7 +115,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "releases.task_count": EVERYONE,
     "releases.rid_version": EVERYONE,
     "releases.show": EVERYONE,
-    "releases.transition": EVERYONE,
+    "releases.baseline": PANEL,
     "totp.disable": EVERYONE,
     "totp.enrol": EVERYONE,
     "totp.login_code": PUBLIC,
@@ -271,6 +272,7 @@ def test_every_post_needs_a_valid_csrf_token(app, make_user, demo_release, token
 # role-level 403 page; 403 is the service's refusal ("not an eligible member", "only the chair").
 NOT_ELIGIBLE: dict[tuple[str, str], int | str] = {
     ("decisions.appoint_alternate", "POST"): 403,
+    ("decisions.revoke_alternate", "POST"): 403,
     ("decisions.cast_vote", "POST"): 403,
     ("decisions.close_vote", "POST"): 403,
     ("decisions.decision", "GET"): 200,

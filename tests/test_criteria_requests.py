@@ -117,7 +117,7 @@ def test_submission_moves_release_to_opsg_review(app, client, users, make_releas
         subs = db.session.scalars(sa.select(EvidenceSubmission)).all()
         assert {s.role.value for s in subs} == {"dcc", "secas"}
     assert events(app, "evidence.submit") == ["evidence.submit", "evidence.submit"]
-    assert events(app, "release.start_opsg_review") == ["release.start_opsg_review"]
+    assert events(app, "release.moved") == ["release.moved"]
 
 
 def test_timeliness_in_working_days(app):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from portal.auth.models import User
 from portal.extensions import db
 from portal.releases.models import Stage
-from portal.releases.tasks import tasks_for
+from portal.tasks import tasks_for
 from tests.test_criteria_requests import ask
 from tests.test_evidence_upload import upload
 

@@ -10,8 +10,11 @@ from releases_html import page_text
 
 from portal.access import Role
 from portal.audit.services import verify_chain
+from portal.auth.models import User
 from portal.extensions import db
 from portal.releases.models import Release, Stage
+from portal.tasks import tasks_for
+from portal.timeutil import is_working_day
 
 
 @pytest.fixture
@@ -30,23 +33,44 @@ def _ok(response) -> None:
     assert response.status_code in (200, 302, 303), page_text(response.get_data(as_text=True))[:300]
 
 
+def _tasks(app, user) -> list[str]:
+    with app.test_request_context():
+        return [t.title for t in tasks_for(db.session.get(User, user.id))]
+
+
 def _gather_evidence(app, release, clients, numbers=None) -> None:
-    """Each owner writes a statement on its criteria (or just `numbers`), then DCC and SECAS submit."""
+    """Each owner writes a statement on its criteria (or just `numbers`), then the owners with open criteria
+    submit: DCC and SECAS in round 1, only the owners of reopened criteria later."""
+    owners = set()
     for number, owner in _criteria(app, release):
         if numbers is None or number in numbers:
+            owners.add(owner.value)
             _ok(clients[owner.value].post_form(f"/releases/{release.code}/criteria/{number}/statement",
                                                {"text": f"Evidence for criterion {number}."}))
-    for role in ("dcc", "secas"):
+    for role in sorted(owners):
         _ok(clients[role].post_form(f"/releases/{release.code}/evidence/submit"))
     assert stage_of(app, release) == Stage.OPSG_REVIEW
 
 
-def _assess(app, release, clients, numbers=None) -> None:
+def _assess(app, release, clients, numbers=None, status=None) -> None:
+    """OpsG's signed final assessment of each criterion (or just `numbers`): Met, unless `status` says otherwise."""
     for number, _owner in _criteria(app, release):
         if numbers is None or number in numbers:
             _ok(clients["opsg"].post_form(f"/releases/{release.code}/criteria/{number}/assessments",
-                                          {"status": "met", "rationale": "Evidence is sufficient.",
-                                           "kind": "final", "password": PASSWORD}))
+                                          {"status": (status or {}).get(number, "met"),
+                                           "rationale": "Evidence is sufficient.", "kind": "final",
+                                           "password": PASSWORD}))
+
+
+def _replan(app, release, clients, weeks: int) -> dt.date:
+    with app.app_context():
+        new_date = db.session.get(Release, release.id).planned_go_live + dt.timedelta(weeks=weeks)
+    while not is_working_day(new_date):
+        new_date += dt.timedelta(days=1)
+    _ok(clients["secas"].post_form(f"/releases/{release.code}/replan", {
+        "new_go_live": [str(new_date.day), str(new_date.month), str(new_date.year)],
+        "change_note": "Deferred after the Panel's No-go."}))
+    return new_date
 
 
 def _panel_decides(app, release, clients, members, choices) -> None:
@@ -69,7 +93,7 @@ def _go_live(app, release, clients) -> None:
 def test_from_baseline_to_live(app, make_release, people):
     clients, members = people
     release = make_release()
-    _ok(clients["panel_chair"].post_form(f"/releases/{release.code}/transitions/baseline"))
+    _ok(clients["panel_chair"].post_form(f"/releases/{release.code}/baseline"))
     assert stage_of(app, release) == Stage.EVIDENCE
     _gather_evidence(app, release, clients)
     _assess(app, release, clients)
@@ -82,32 +106,61 @@ def test_from_baseline_to_live(app, make_release, people):
         assert verify_chain().ok
 
 
-def test_no_go_deferral_and_back_to_go(app, make_release, people):
+def test_no_go_replan_round_2_with_a_reopened_criterion_then_go(app, make_release, people, users):
     clients, members = people
     release = make_release()
-    _ok(clients["panel_chair"].post_form(f"/releases/{release.code}/transitions/baseline"))
+    _ok(clients["panel_chair"].post_form(f"/releases/{release.code}/baseline"))
     _gather_evidence(app, release, clients)
-    _assess(app, release, clients)
+    _assess(app, release, clients, status={8: "not_met"})
     _panel_decides(app, release, clients, members, ("no_go", "no_go", "go", "abstain"))
     assert stage_of(app, release) == Stage.DEFERRED
-
+    # Deferred: SECAS is asked to re-plan, OpsG to choose further criteria to reopen; criterion 8 reopens itself.
+    assert "Re-plan the deferred release: set a new go-live date" in _tasks(app, users["secas"])
+    assert "Choose criteria to reopen" in _tasks(app, users["opsg"])
+    page = page_text(clients["opsg"].get(f"/releases/{release.code}/reassessment").get_data(as_text=True))
+    assert "reopen by themselves when SECAS re-plans the release" in page and "criteria 8." in page
     with app.app_context():
-        first = db.session.get(Release, release.id)
-        criterion_1 = first.criteria[0].id
-        new_date = first.planned_go_live + dt.timedelta(days=35)
-    _ok(clients["opsg"].post_form(f"/releases/{release.code}/reassessment", {"criteria": [str(criterion_1)]}))
-    _ok(clients["secas"].post_form(f"/releases/{release.code}/replan", {
-        "new_go_live": [str(new_date.day), str(new_date.month), str(new_date.year)],
-        "change_note": "Deferred after the Panel's No-go."}))
+        criterion_9 = next(c.id for c in db.session.get(Release, release.id).criteria if c.number == 9)
+    _ok(clients["opsg"].post_form(f"/releases/{release.code}/reassessment", {"criteria": [str(criterion_9)]}))
+    new_date = _replan(app, release, clients, weeks=5)
     assert stage_of(app, release) == Stage.EVIDENCE
-
-    _gather_evidence(app, release, clients, numbers={1})
-    # Only the marked criterion is assessed again; the others keep their final assessments.
+    with app.app_context():
+        assert db.session.get(Release, release.id).round == 2
+    # Round 2: the owners of the reopened criteria add evidence again; the others stay locked.
+    assert "Add evidence for criterion 8" in _tasks(app, users["dcc"])
+    assert "Add evidence for criterion 1" not in _tasks(app, users["dcc"])
+    assert clients["dcc"].post_form(f"/releases/{release.code}/criteria/1/statement",
+                                    {"text": "Changed."}).status_code == 409
+    _gather_evidence(app, release, clients, numbers={8, 9})
+    # Only the reopened criteria are assessed again; the others keep their final assessments.
     assert recommend(clients["opsg_chair"], release.code).status_code == 409
-    _assess(app, release, clients, numbers={1})
+    assert "Assess criterion 8" in _tasks(app, users["opsg"]) and "Assess criterion 1" not in _tasks(app, users["opsg"])
+    _assess(app, release, clients, numbers={8, 9})
     _panel_decides(app, release, clients, members, ("go", "go", "go", "no_go"))
     assert stage_of(app, release) == Stage.APPROVED
     _go_live(app, release, clients)
     with app.app_context():
         assert db.session.get(Release, release.id).planned_go_live == new_date
+        assert verify_chain().ok
+    criterion_8 = page_text(clients["opsg"].get(f"/releases/{release.code}/criteria/8").get_data(as_text=True))
+    assert "Not met (final, round 1)" in criterion_8 and "Met (final, round 2)" in criterion_8
+
+
+def test_two_no_gos_then_go(app, make_release, people):
+    clients, members = people
+    release = make_release()
+    _ok(clients["panel_chair"].post_form(f"/releases/{release.code}/baseline"))
+    _gather_evidence(app, release, clients)
+    _assess(app, release, clients, status={3: "partially_met"})
+    for round_ in (2, 3):
+        _panel_decides(app, release, clients, members, ("no_go", "no_go", "no_go", "go"))
+        assert stage_of(app, release) == Stage.DEFERRED
+        _replan(app, release, clients, weeks=4)
+        with app.app_context():
+            assert db.session.get(Release, release.id).round == round_
+        _gather_evidence(app, release, clients, numbers={3})
+        _assess(app, release, clients, numbers={3}, status={3: "met" if round_ == 3 else "partially_met"})
+    _panel_decides(app, release, clients, members, ("go", "go", "go", "go"))
+    _go_live(app, release, clients)
+    with app.app_context():
         assert verify_chain().ok

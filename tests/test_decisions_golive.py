@@ -10,11 +10,11 @@ from releases_html import page_text
 
 from portal.auth.models import User
 from portal.criteria.models import Assessment
-from portal.decisions.guards import criteria_needing_reassessment
 from portal.decisions.models import GoLiveConfirmation, ReassessmentMark
 from portal.extensions import db
 from portal.releases.models import MilestoneKind, Release, ScopeEntry, ScopeStatus, Stage
-from portal.releases.tasks import tasks_for
+from portal.tasks import tasks_for
+from portal.timeutil import move_by_working_days
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def _task_titles(app, user) -> list[str]:
 def test_go_live_before_the_decision_is_refused(app, users, make_release):
     release = make_release(Stage.PANEL_VOTE)
     response = confirm(client_for(app, users["secas"]), release.code, "readiness")
-    assert response.status_code == 409 and "only after a Go decision" in response.get_data(as_text=True)
+    assert response.status_code == 409 and "possible only during Approved to go live" in response.get_data(as_text=True)
     assert count(app, GoLiveConfirmation) == 0
 
 
@@ -92,13 +92,16 @@ def test_no_go_defers_and_secas_replans_with_a_shifted_timeline(app, users, defe
     assert client_for(app, users["dcc"]).post_form(f"/releases/{deferred.code}/replan", form).status_code == 403
     assert stage_of(app, deferred) == Stage.DEFERRED
     assert secas.post_form(f"/releases/{deferred.code}/replan", form).status_code == 303
-    assert stage_of(app, deferred) == Stage.EVIDENCE
+    # Every criterion was Met, so none reopens by itself: nobody has evidence to submit, OpsG reviews again.
+    assert stage_of(app, deferred) == Stage.OPSG_REVIEW
     with app.app_context():
         release = db.session.get(Release, deferred.id)
         assert release.planned_go_live == new
         for milestone in release.milestones:
             kind, before = dates[milestone.id]
-            assert milestone.due_on == (before if kind == MilestoneKind.BASELINE else before + dt.timedelta(days=28))
+            expected = {MilestoneKind.BASELINE: before, MilestoneKind.GO_LIVE: new}.get(
+                kind, move_by_working_days(before, old_date, new))
+            assert milestone.due_on == expected
         assert len(release.rid_versions) == versions + 1
         assert release.current_rid.change_note == "Deferred by four weeks."
         moved = db.session.get(ScopeEntry, entry_id)
@@ -118,24 +121,23 @@ def test_opsg_marks_criteria_for_reassessment_after_a_no_go(app, users, deferred
     assert opsg.post_form(f"/releases/{deferred.code}/reassessment",
                           {"criteria": [str(criteria[1]), str(criteria[9])]}).status_code == 303
     assert opsg.post_form(f"/releases/{deferred.code}/reassessment",
-                          {"criteria": [str(criteria[1])]}).status_code == 409
+                          {"criteria": [str(criteria[1])]}).status_code == 422
     assert count(app, ReassessmentMark) == 2
     with app.app_context():
         release = db.session.get(Release, deferred.id)
-        assert [c.number for c in criteria_needing_reassessment(release)] == [1, 9]
         assert db.session.scalar(sa.select(sa.func.count(Assessment.id)).where(Assessment.is_current_final)) == \
             len(release.criteria) - 2
-    assert "Criteria to re-assess after the No-go: 1, 9" in page_text(
+    assert "Reopened after the No-go: criteria 1, 9." in page_text(
         opsg.get(f"/releases/{deferred.code}/decision").get_data(as_text=True))
 
 
 def test_the_release_page_shows_the_decision_and_each_users_actions(app, users, make_release, panel):
     release = make_release(Stage.OPSG_REVIEW)
     text = page_text(client_for(app, users["opsg_chair"]).get(f"/releases/{release.code}").get_data(as_text=True))
-    assert "Record the recommendation: not yet." in text and "still need a final assessment" in text
+    assert "Record the OpsG recommendation: not yet." in text and "still to assess: criteria" in text
     text = page_text(client_for(app, users["panel_chair"]).get(f"/releases/{release.code}").get_data(as_text=True))
     assert "Open the Panel vote: not yet. OpsG has not recorded its recommendation yet." in text
     decided(app, users, release, panel, ("go", "go"))
     text = page_text(client_for(app, users["dcc"]).get(f"/releases/{release.code}").get_data(as_text=True))
     assert "Panel decision: Go" in text and "Implement as planned" in text
-    assert "Confirm: DCC deployment confirmed: not yet. SECAS has not confirmed readiness yet." in text
+    assert "Confirm: DCC deployment confirmed: not yet. SECAS must first confirm it is ready to implement on the agreed date." in text

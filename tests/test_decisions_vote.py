@@ -91,7 +91,7 @@ def test_only_the_panel_chair_opens_the_vote(app, users, review, panel):
 
 def test_recommendation_cannot_be_revised_once_the_vote_opens(app, users, opened):
     response = recommend(client_for(app, users["opsg_chair"]), opened.code)
-    assert response.status_code == 409 and "can no longer be revised" in response.get_data(as_text=True)
+    assert response.status_code == 409 and "possible only during OpsG review" in response.get_data(as_text=True)
 
 
 def test_members_vote_and_change_their_vote_keeping_both_ballots(app, users, opened, panel):
@@ -228,7 +228,7 @@ def test_the_chair_records_the_decision_and_the_ballots_are_revealed(app, users,
 
 def test_my_tasks_show_the_open_vote_until_voted(app, opened, panel):
     from portal.auth.models import User
-    from portal.releases.tasks import tasks_for
+    from portal.tasks import tasks_for
 
     def titles():
         with app.test_request_context():

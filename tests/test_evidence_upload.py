@@ -258,16 +258,11 @@ def test_statement_counts_as_evidence(app, client, users, release):
     assert client.post_form(url(release, 3, "statement"), {"text": ""}).status_code == 422
 
 
-def test_deferred_release_takes_evidence_only_for_criteria_marked_again(app, client, users, make_release,
-                                                                        monkeypatch):
-    from portal.evidence import services
+def test_a_deferred_release_takes_no_evidence_until_it_is_replanned(app, client, users, make_release):
     release = make_release(Stage.DEFERRED)
-    monkeypatch.setattr(services, "criteria_needing_reassessment",
-                        lambda r: [c for c in r.criteria if c.number == 2])
     client.login(users["dcc"])
     assert upload(client, release, 1).status_code == 409
-    assert upload(client, release, 2).status_code == 303
-    assert len(files(app)) == 1
+    assert len(files(app)) == 0
 
 
 # --- Large uploads: file bodies are read in big chunks, hashed on a helper thread (portal/evidence/storage.py) ---

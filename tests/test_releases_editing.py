@@ -261,7 +261,7 @@ def test_impact_summary_text_changes(client, users, make_release, app):
 @pytest.mark.parametrize("url", [f"{BASE}/milestones/9999/edit", f"{BASE}/criteria/9999/edit",
                                  f"{BASE}/costs/9999/edit", f"{BASE}/scope/9999/edit",
                                  f"{BASE}/impact-summaries/9999/edit", f"{BASE}/participant-impacts/9999/edit",
-                                 "/releases/nope/milestones/1/edit", f"{BASE}/transitions/nope",
+                                 "/releases/nope/milestones/1/edit",
                                  f"{BASE}/transitions/start_opsg_review"])
 def test_unknown_ids_are_not_found(client, users, make_release, url):
     make_release()
@@ -283,16 +283,16 @@ def test_a_live_release_can_no_longer_be_edited(client, users, make_release, app
 
 def baseline(client, users, app):
     client.login(users["panel_chair"])
-    response = client.post_form(f"{BASE}/transitions/baseline")
+    response = client.post_form(f"{BASE}/baseline")
     client.logout()
     return response
 
 
-@pytest.mark.parametrize("who, status", [("secas", 403), ("dcc", 403), ("opsg_chair", 403), ("panel", 409)])
+@pytest.mark.parametrize("who, status", [("secas", 403), ("dcc", 403), ("opsg_chair", 403), ("panel", 403)])
 def test_only_the_panel_chair_baselines(client, users, make_release, app, who, status):
     make_release()
     client.login(users[who])
-    assert client.post_form(f"{BASE}/transitions/baseline").status_code == status
+    assert client.post_form(f"{BASE}/baseline").status_code == status
     assert one(app, Release, code="feb-2021").stage == Stage.DRAFT
     assert count(app, RidVersion) == 1
 
@@ -305,10 +305,10 @@ def test_panel_chair_baselines_the_rid_as_version_1_0(client, users, make_releas
     version = one(app, RidVersion, major=1, minor=0)
     assert version.is_baseline and version.change_note == "Baselined by the SEC Panel."
     assert version.snapshot["criteria"][0]["number"] == 1
-    assert {"release.baseline", "rid.version_issued"} <= set(audit_actions(app))
+    assert {"release.moved", "rid.version_issued"} <= set(audit_actions(app))
     # Baselining again is refused: the release has moved on.
     client.login(users["panel_chair"])
-    assert client.post_form(f"{BASE}/transitions/baseline").status_code == 409
+    assert client.post_form(f"{BASE}/baseline").status_code == 409
     assert count(app, RidVersion) == 2
 
 

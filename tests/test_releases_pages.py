@@ -54,9 +54,11 @@ def test_release_page_shows_where_the_release_stands(client, users, make_release
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     text = page_text(html)
-    assert ("Where this release stands Stage Evidence gathering Planned go-live 25 February 2021 "
-            "Who acts next DCC: DCC submits evidence against the operational acceptance criteria "
-            "By when 26 January 2021 (1 Working Day overdue)") in text
+    assert ("Where this release stands Stage Evidence gathering Planned go-live 25 February 2021 Round 1 "
+            "Who acts next DCC: Add evidence for criteria 1, 2, 3, 4, 5, 6, 7, 8 "
+            "SECAS: Add evidence for criteria 9, 10 "
+            "Next deadline DCC submits evidence against the operational acceptance criteria: "
+            "26 January 2021 (1 Working Day overdue)") in text
     # Only SECAS sees the RID's edit controls.
     has_controls = "Change<span class=\"govuk-visually-hidden\"> the milestone" in html
     assert has_controls == (who == "secas")
@@ -85,7 +87,7 @@ def test_timeline_when_the_release_is_live_has_everything_done(client, users, ma
     client.login(users["dcc"])
     html = client.get("/releases/feb-2021").get_data(as_text=True)
     assert [row_cells(html, f"milestone-{i}")[4] for i in ids.values()] == ["Done"] * 5
-    assert "No one: every milestone in the timeline is done." in page_text(html)
+    assert "Who acts next No one: nothing is waiting." in page_text(html)
 
 
 def test_a_deferred_release_has_its_panel_decision_done_but_not_go_live(app, make_release):
@@ -99,18 +101,24 @@ def test_a_deferred_release_has_its_panel_decision_done_but_not_go_live(app, mak
 
 @pytest.mark.parametrize("who, expected", [
     ("panel_chair", None),
-    ("panel", "Only the chair can do this."),
-    ("secas", "Only SEC Panel can do this."),
-    ("dcc", "Only SEC Panel can do this."),
+    ("panel", "Only the SEC Panel chair can do this."),
+    ("secas", "Only the SEC Panel chair can do this."),
+    ("dcc", "Only the SEC Panel chair can do this."),
 ])
 def test_workflow_panel_offers_baselining_to_the_panel_chair_only(client, users, make_release, who, expected):
     make_release()
     client.login(users[who])
     html = client.get("/releases/feb-2021").get_data(as_text=True)
-    has_button = 'action="/releases/feb-2021/transitions/baseline"' in html
+    has_button = 'action="/releases/feb-2021/baseline"' in html
     assert has_button == (expected is None)
+    # Anyone else is not offered the step at all (it still shows as who acts next), and a replayed post is
+    # refused with the reason.
+    assert ('id="workflow-actions"' in html) == (expected is None)
     if expected:
-        assert f"Baseline the RID {expected}" in page_text(html)
+        refused = client.post_form("/releases/feb-2021/baseline")
+        assert refused.status_code == 403
+        if who == "panel":  # the others are refused by the route's roles before the action table is asked
+            assert expected in page_text(refused.get_data(as_text=True))
 
 
 def test_workflow_panel_is_absent_when_the_next_step_is_automatic(client, users, make_release):

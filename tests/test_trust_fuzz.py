@@ -20,7 +20,7 @@ import portal
 from portal.access import Role
 from portal.audit.models import AuditEvent
 from portal.extensions import db
-from portal.releases.workflow import TRANSITIONS
+from portal.workflow import ACTIONS
 
 from conftest import PortalClient
 
@@ -108,7 +108,7 @@ def _post_routes():
 
 
 def _url(rule: str, users) -> str:
-    samples = {"code": "feb-2021", "user_id": str(users["dcc"].id), "name": TRANSITIONS[0].name}
+    samples = {"code": "feb-2021", "user_id": str(users["dcc"].id), "name": ACTIONS[0].name}
     return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: samples.get(m.group(1), "1"), rule)
 
 

@@ -21,6 +21,9 @@ class AssessmentForm(FlaskForm):
                             validators=[InputRequired("Enter the rationale"), Length(max=10000)])
     kind = RadioField("Kind of assessment", widget=GovRadioInput(), choices=KIND_CHOICES,
                       validators=[InputRequired("Select preliminary or final")])
+    revision_reason = StringField("Why you are revising the final assessment", widget=GovTextArea(),
+                                  description="The earlier final assessment is kept beside the new one.",
+                                  validators=[Optional(), Length(max=10000)])
     password = PasswordField("Your password (to sign a final assessment)", widget=GovPasswordInput(),
                              validators=[Optional(), Length(max=200)])
     record = SubmitField("Record assessment", widget=GovSubmitInput())

@@ -61,6 +61,9 @@ class Assessment(db.Model):
     assessed_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     assessed_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
     signature_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("signature.id"))
+    # A revised final assessment is a new signed row pointing at the one it replaces, with OpsG's reason.
+    revises_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("assessment.id"))
+    revision_reason: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
 
     criterion: so.Mapped[Criterion] = so.relationship()
     assessed_by: so.Mapped[User] = so.relationship()
@@ -95,6 +98,7 @@ class EvidenceRequest(db.Model):
     due_on: so.Mapped[dt.date | None]
     asked_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     asked_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    round: so.Mapped[int] = so.mapped_column(default=1, server_default="1")  # the release's round when asked
     answer: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     answered_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
     answered_at: so.Mapped[dt.datetime | None] = so.mapped_column(sa.DateTime(timezone=True))

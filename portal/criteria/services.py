@@ -7,15 +7,18 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..access import Conflict, Invalid, PermissionDenied, Role
+from ..access import Invalid
 from ..audit.services import record_event
+from ..database import insert_once, locked, update_once
 from ..evidence import services as evidence_services
 from ..evidence.models import EvidenceFile
 from ..extensions import db
 from ..notifications.services import notify
-from ..releases.models import Criterion, Release, Stage
+from ..queries import ReleaseFacts
+from ..releases.models import Criterion, Release
 from ..signatures import WrongPassword, sign
 from ..timeutil import utcnow
+from ..workflow import require
 from .models import Assessment, AssessmentKind, AssessmentStatus, EvidenceRequest, RequestState
 
 MAX_TEXT = 10000
@@ -30,11 +33,14 @@ def assessments_of(criterion: Criterion) -> list[Assessment]:
 
 
 def latest_assessments(release: Release) -> dict[int, Assessment]:
-    """criterion id -> its latest assessment."""
+    """criterion id -> the assessment that stands: its current final one, else its latest (a preliminary
+    assessment never stands over a final one)."""
     latest_ids = (sa.select(sa.func.max(Assessment.id)).where(Assessment.release_id == release.id)
                   .group_by(Assessment.criterion_id))
-    rows = db.session.scalars(sa.select(Assessment).where(Assessment.id.in_(latest_ids)))
-    return {a.criterion_id: a for a in rows}
+    rows = db.session.scalars(sa.select(Assessment).where(
+        Assessment.release_id == release.id, sa.or_(Assessment.id.in_(latest_ids), Assessment.is_current_final))
+        .order_by(Assessment.is_current_final, Assessment.id))
+    return {a.criterion_id: a for a in rows}  # the current final comes last, so it wins
 
 
 def requests_of(criterion: Criterion) -> list[EvidenceRequest]:
@@ -90,12 +96,7 @@ def readiness_grid(release: Release) -> Grid:
     return Grid(release, cells, [(label, tally[label]) for label in order])
 
 
-# --- Rules ---------------------------------------------------------------------------------------------
-
-def _check_opsg(actor) -> None:
-    if actor.role != Role.OPSG:
-        raise PermissionDenied("Only OpsG assesses criteria and asks for evidence.")
-
+# --- Assessments ---------------------------------------------------------------------------------------
 
 def _check_text(value: str | None, what: str) -> str:
     value = (value or "").strip()
@@ -106,79 +107,59 @@ def _check_text(value: str | None, what: str) -> str:
     return value
 
 
-def why_cannot_assess(criterion: Criterion, kind: AssessmentKind) -> str | None:
-    stage = criterion.release.stage
-    if kind == AssessmentKind.PRELIMINARY and stage not in (Stage.EVIDENCE, Stage.OPSG_REVIEW):
-        return f"Preliminary assessments are made during evidence gathering or OpsG review, not at '{stage.label}'."
-    if kind == AssessmentKind.FINAL:
-        if stage != Stage.OPSG_REVIEW:
-            return f"The final assessment is made during OpsG review; the release is at '{stage.label}'."
-        if open_request(criterion) is not None:
-            return (f"There is an open evidence request on criterion {criterion.number}. "
-                    "Close it before making the final assessment.")
-        if evidence_services.is_locked(criterion):
-            return f"Criterion {criterion.number} already has a final assessment."
-    return None
+ASSESS_ACTIONS = {AssessmentKind.PRELIMINARY: "assess_preliminary", AssessmentKind.FINAL: "assess_final"}
 
-
-# --- Assessments ---------------------------------------------------------------------------------------
 
 def assess_criterion(actor, criterion: Criterion, status: AssessmentStatus, rationale: str,
-                     kind: AssessmentKind, password: str = "") -> Assessment:
-    """Record an OpsG assessment; a final one is signed with the assessor's password."""
-    _check_opsg(actor)
+                     kind: AssessmentKind, password: str = "", revision_reason: str = "") -> Assessment:
+    """Record an OpsG assessment; a final one is signed with the assessor's password. A final assessment that
+    already stands is revised only with a reason, as a new signed row: the earlier one is kept."""
+    release = locked(Release, criterion.release_id)
+    facts = ReleaseFacts(release)
+    # A revision is asked for explicitly, by giving its reason; otherwise a second final assessment is refused.
+    revising = kind == AssessmentKind.FINAL and bool((revision_reason or "").strip())
+    require("revise_final" if revising else ASSESS_ACTIONS[kind], facts, actor, criterion)
+    revises = facts.final(criterion) if revising else None
     rationale = _check_text(rationale, "the rationale")
-    reason = why_cannot_assess(criterion, kind)
-    if reason:
-        raise Conflict(reason)
+    revision_reason = _check_text(revision_reason, "the reason for revising") if revising else ""
     signature = None
     if kind == AssessmentKind.FINAL:
         if not password:
             raise WrongPassword("Enter your password to sign the final assessment")
         files = evidence_services.current_files(criterion)
         signature = sign(actor, password, f"assessed as {status.label}", {
-            "release": criterion.release.code, "criterion": criterion.number, "criterion_text": criterion.text,
-            "status": status.value, "rationale": rationale,
+            "release": release.code, "criterion": criterion.number, "criterion_text": criterion.text,
+            "status": status.value, "rationale": rationale, "revises": revises.id if revises else None,
+            "revision_reason": revision_reason,
             "evidence": [{"name": f.original_name, "sha256": f.sha256} for f in files]})
+    if revises is not None:
+        update_once(Assessment, [Assessment.id == revises.id, Assessment.is_current_final],
+                    {"is_current_final": False}, f"Someone else has just revised the final assessment of criterion "
+                    f"{criterion.number}. Reload the page to see it.")
     assessment = Assessment(
         release_id=criterion.release_id, criterion_id=criterion.id, status=status, kind=kind, rationale=rationale,
-        review_round=evidence_services.current_review_round(criterion.release),
-        is_current_final=kind == AssessmentKind.FINAL, assessed_by_id=actor.id, assessed_at=utcnow(),
-        signature_id=signature.id if signature else None)
-    try:
-        with db.session.begin_nested():
-            db.session.add(assessment)
-            db.session.flush()
-    except sa.exc.IntegrityError:
-        raise Conflict(f"Someone else has just made the final assessment of criterion {criterion.number}. "
-                       "Reload the page to see it.") from None
-    record_event(actor, f"assessment.{kind.value}",
-                 f"{kind.label} assessment of criterion {criterion.number}: {status.label}",
-                 obj=assessment, release=criterion.release,
+        review_round=release.round, is_current_final=kind == AssessmentKind.FINAL, assessed_by_id=actor.id,
+        assessed_at=utcnow(), signature_id=signature.id if signature else None,
+        revises_id=revises.id if revises else None, revision_reason=revision_reason if revises else "")
+    insert_once(assessment, f"Someone else has just made the final assessment of criterion {criterion.number}. "
+                            "Reload the page to see it.")
+    verb = "revised" if revises else kind.label
+    record_event(actor, f"assessment.{'revised' if revises else kind.value}",
+                 f"{verb[0].upper() + verb[1:]} assessment of criterion {criterion.number}: {status.label}",
+                 obj=assessment, release=release,
+                 before={"status": revises.status.value, "assessment_id": revises.id} if revises else None,
                  after={"status": status.value, "kind": kind.value, "rationale": rationale,
-                        "signature_id": assessment.signature_id})
+                        "signature_id": assessment.signature_id, "revision_reason": revision_reason or None})
     return assessment
 
 
 # --- Evidence requests ---------------------------------------------------------------------------------
 
-def _check_requests_open(criterion: Criterion) -> None:
-    reason = evidence_services.why_evidence_closed(criterion.release, criterion)
-    if reason:
-        raise Conflict(reason)
-    if evidence_services.is_locked(criterion):
-        raise Conflict(f"Criterion {criterion.number} has its final assessment; its evidence is locked.")
-
-
 def _open_new_request(actor, criterion: Criterion, question: str, due_on: dt.date | None) -> EvidenceRequest:
     request = EvidenceRequest(release_id=criterion.release_id, criterion_id=criterion.id, question=question,
-                              due_on=due_on, asked_by_id=actor.id, asked_at=utcnow(), state=RequestState.OPEN)
-    try:
-        with db.session.begin_nested():
-            db.session.add(request)
-            db.session.flush()
-    except sa.exc.IntegrityError:
-        raise Conflict(f"Criterion {criterion.number} already has an open evidence request.") from None
+                              due_on=due_on, asked_by_id=actor.id, asked_at=utcnow(), state=RequestState.OPEN,
+                              round=criterion.release.round)
+    insert_once(request, f"Criterion {criterion.number} already has an open evidence request.")
     notify("evidence_requested", [criterion.owner_role],
            f"{criterion.release.name}: OpsG asks for more evidence on criterion {criterion.number}", question,
            url=evidence_services.criterion_path(criterion), release=criterion.release)
@@ -187,12 +168,8 @@ def _open_new_request(actor, criterion: Criterion, question: str, due_on: dt.dat
 
 def request_evidence(actor, criterion: Criterion, question: str, due_on: dt.date | None = None) -> EvidenceRequest:
     """OpsG asks the criterion's owner for more evidence (one open request per criterion)."""
-    _check_opsg(actor)
+    require("request_evidence", criterion.release, actor, criterion)
     question = _check_text(question, "your question")
-    _check_requests_open(criterion)
-    if open_request(criterion) is not None:
-        raise Conflict(f"Criterion {criterion.number} already has an open evidence request. "
-                       "Close it or ask again on it.")
     request = _open_new_request(actor, criterion, question, due_on)
     record_event(actor, "evidence_request.open", f"Asked for more evidence on criterion {criterion.number}",
                  obj=request, release=criterion.release, after={"question": question, "due_on": due_on})
@@ -201,11 +178,8 @@ def request_evidence(actor, criterion: Criterion, question: str, due_on: dt.date
 
 def _move_request(request: EvidenceRequest, old: tuple[RequestState, ...], **values) -> None:
     """Conditional update of a request's state: exactly one row, else someone got there first."""
-    result = db.session.execute(
-        sa.update(EvidenceRequest).where(EvidenceRequest.id == request.id, EvidenceRequest.state.in_(old))
-        .values(**values).execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        raise Conflict("This request has just changed. Reload the page to see where it stands.")
+    update_once(EvidenceRequest, [EvidenceRequest.id == request.id, EvidenceRequest.state.in_(old)], values,
+                "This request has just changed. Reload the page to see where it stands.")
     db.session.refresh(request)
 
 
@@ -213,9 +187,7 @@ def answer_request(actor, request: EvidenceRequest, comment: str, staged=None, f
                    description: str = "") -> EvidenceRequest:
     """The owner answers with a comment and/or a file."""
     criterion = request.criterion
-    evidence_services.check_can_change(actor, criterion)
-    if request.state != RequestState.OPEN:
-        raise Conflict("This request is not waiting for an answer.")
+    require("answer_request", criterion.release, actor, request)
     comment = (comment or "").strip()
     has_file = staged is not None and (staged.size > 0 or file_name)
     if not comment and not has_file:
@@ -236,7 +208,7 @@ def answer_request(actor, request: EvidenceRequest, comment: str, staged=None, f
 
 def close_request(actor, request: EvidenceRequest) -> EvidenceRequest:
     """OpsG is satisfied (or withdraws the question)."""
-    _check_opsg(actor)
+    require("close_request", request.criterion.release, actor, request)
     before = request.state
     _move_request(request, (RequestState.OPEN, RequestState.ANSWERED), state=RequestState.CLOSED,
                   closed_by_id=actor.id, closed_at=utcnow())
@@ -248,12 +220,9 @@ def close_request(actor, request: EvidenceRequest) -> EvidenceRequest:
 
 def ask_again(actor, request: EvidenceRequest, question: str, due_on: dt.date | None = None) -> EvidenceRequest:
     """Close an answered request and ask a follow-up question in the same thread."""
-    _check_opsg(actor)
-    question = _check_text(question, "your question")
     criterion = request.criterion
-    _check_requests_open(criterion)
-    if request.state != RequestState.ANSWERED:
-        raise Conflict("You can ask again once the owner has answered.")
+    require("ask_again", criterion.release, actor, request)
+    question = _check_text(question, "your question")
     _move_request(request, (RequestState.ANSWERED,), state=RequestState.CLOSED,
                   closed_by_id=actor.id, closed_at=utcnow())
     follow_up = _open_new_request(actor, criterion, question, due_on)

@@ -2,18 +2,20 @@
 service, render)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from .. import workflow
 from ..access import Invalid, NotFound, Role, roles_required
 from ..evidence import services as evidence_services
 from ..evidence.forms import StatementForm, SubmitEvidenceForm, UploadForm, WithdrawForm
 from ..extensions import db, htmx
-from ..releases.models import Stage
+from ..queries import ReleaseFacts
 from ..releases.services import release_or_404
 from ..signatures import WrongPassword
-from . import models, services  # noqa: F401 - models registers the tables with create_app
-from .forms import AnswerForm, AssessmentForm, CloseRequestForm, RequestForm
+from ..workflow import offers
+from . import services
+from .forms import KIND_CHOICES, AnswerForm, AssessmentForm, CloseRequestForm, RequestForm
 from .models import AssessmentKind, AssessmentStatus, EvidenceRequest
 
 bp = Blueprint("criteria", __name__)
@@ -27,14 +29,25 @@ def _request_or_404(criterion, request_id: int) -> EvidenceRequest:
     return found
 
 
-# --- Contexts for each fragment (the page includes them all) -------------------------------------------
+# --- Contexts for each fragment (the page includes them all); every control comes from the action table -----
+
+def _facts(criterion) -> ReleaseFacts:
+    """One set of facts per request, shared by the regions of the criterion page."""
+    cached = getattr(g, "criterion_facts", None)
+    if cached is None or cached.release is not criterion.release:
+        cached = g.criterion_facts = ReleaseFacts(criterion.release)
+    return cached
+
 
 def evidence_context(criterion, upload_form=None, statement_form=None, errors=None) -> dict:
+    facts = _facts(criterion)
     statement = evidence_services.statement_for(criterion)
+    files = evidence_services.all_files(criterion)
+    actions = offers(facts, current_user, criterion)
     return {
-        "criterion": criterion, "files": evidence_services.all_files(criterion), "statement": statement,
-        "can_change": evidence_services.can_change(current_user, criterion),
-        "locked_reason": evidence_services.why_locked(criterion),
+        "criterion": criterion, "files": files, "statement": statement, "actions": actions,
+        "file_actions": {f.id: offers(facts, current_user, f) for f in files},
+        "locked_reason": workflow.BY_NAME["upload_evidence"].guard(facts, current_user, criterion),
         "upload_form": upload_form or UploadForm(formdata=None),
         "statement_form": statement_form or StatementForm(formdata=None, text=statement.text if statement else ""),
         "withdraw_form": WithdrawForm(formdata=None), "upload_errors": errors,
@@ -42,27 +55,31 @@ def evidence_context(criterion, upload_form=None, statement_form=None, errors=No
     }
 
 
+KIND_ACTIONS = {AssessmentKind.PRELIMINARY: "assess_preliminary", AssessmentKind.FINAL: "assess_final"}
+
+
 def assessment_context(criterion, form=None, errors=None) -> dict:
-    stage = criterion.release.stage
-    default_kind = AssessmentKind.FINAL if stage == Stage.OPSG_REVIEW else AssessmentKind.PRELIMINARY
+    facts = _facts(criterion)
+    actions = offers(facts, current_user, criterion)
+    kinds = [kind for kind, name in KIND_ACTIONS.items() if name in actions and not actions[name].reason]
+    form = form or AssessmentForm(formdata=None, kind=kinds[-1].value if kinds else None)
+    form.kind.choices = [(value, label) for value, label in KIND_CHOICES if AssessmentKind(value) in kinds]
     return {
-        "criterion": criterion, "assessments": services.assessments_of(criterion),
-        "can_assess": current_user.role == Role.OPSG and stage in (Stage.EVIDENCE, Stage.OPSG_REVIEW)
-        and not evidence_services.is_locked(criterion),
-        "final_blocked": services.why_cannot_assess(criterion, AssessmentKind.FINAL),
-        "assessment_form": form or AssessmentForm(formdata=None, kind=default_kind.value),
-        "assessment_errors": errors,
+        "criterion": criterion, "assessments": services.assessments_of(criterion), "actions": actions,
+        "standing": services.latest_assessments(criterion.release).get(criterion.id),
+        "assessment_form": form, "assessment_errors": errors,
     }
 
 
 def requests_context(criterion, form=None, answer_form=None, errors=None) -> dict:
+    facts = _facts(criterion)
     thread = services.requests_of(criterion)
+    request_actions = {r.id: offers(facts, current_user, r) for r in thread}
     return {
-        "criterion": criterion, "thread": thread, "open_request": services.open_request(criterion),
+        "criterion": criterion, "thread": thread, "actions": offers(facts, current_user, criterion),
+        "request_actions": request_actions,
+        "ask_again_on": next((r for r in thread if request_actions[r.id].can("ask_again")), None),
         "answer_files": {r.id: services.answer_files(r) for r in thread},
-        "is_opsg": current_user.role == Role.OPSG,
-        "requests_closed": evidence_services.why_locked(criterion),
-        "can_answer": evidence_services.can_change(current_user, criterion),
         "request_form": form or RequestForm(formdata=None),
         "answer_form": answer_form or AnswerForm(formdata=None),
         "close_form": CloseRequestForm(formdata=None), "request_errors": errors,
@@ -76,6 +93,7 @@ def page_context(subject, **overrides) -> dict:
     context.update(assessment_context(subject))
     context.update(requests_context(subject))
     context.update(overrides)
+    context["actions"] = offers(_facts(subject), current_user, subject)
     return context
 
 
@@ -100,16 +118,13 @@ def done(criterion, fragment: str, context: dict, message: str):
 @roles_required(*Role)
 def index(code: str):
     release = release_or_404(code)
-    submissions = {role: evidence_services.submission_for(release, role)
-                   for role in evidence_services.owning_roles(release)}
+    facts = ReleaseFacts(release)
+    submissions = evidence_services.submissions_of(release)
     return render_template(
         "criteria/index.html", release=release, grid=services.readiness_grid(release),
-        latest=services.latest_assessments(release), submissions=submissions,
-        timeliness={r: evidence_services.timeliness(s) for r, s in submissions.items() if s},
-        submit_reason=evidence_services.why_role_cannot_submit(release, current_user.role)
-        if current_user.role in submissions else None,
-        can_submit=current_user.role in submissions
-        and evidence_services.why_role_cannot_submit(release, current_user.role) is None,
+        latest=services.latest_assessments(release), owners=facts.roles_to_submit(), submissions=submissions,
+        timeliness={r: evidence_services.timeliness(s) for r, s in submissions.items()},
+        submit=offers(facts, current_user).get("submit_evidence"),
         submit_form=SubmitEvidenceForm(formdata=None), deadline=evidence_services.evidence_deadline(release))
 
 
@@ -144,7 +159,8 @@ def assess(code: str, number: int):
         return render_region(criterion, "criteria/_assessment.html", assessment_context(criterion, form), 422)
     try:
         services.assess_criterion(current_user, criterion, AssessmentStatus(form.status.data), form.rationale.data,
-                                  AssessmentKind(form.kind.data), form.password.data or "")
+                                  AssessmentKind(form.kind.data), form.password.data or "",
+                                  form.revision_reason.data or "")
     except Invalid as err:
         db.session.rollback()
         href = "#password" if isinstance(err, WrongPassword) else "#rationale"

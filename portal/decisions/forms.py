@@ -106,6 +106,10 @@ class ReplanForm(FlaskForm):
 
 
 class ReassessmentForm(FlaskForm):
-    criteria = SelectMultipleField("Criteria that need re-assessment", widget=GovCheckboxesInput(), coerce=int,
+    criteria = SelectMultipleField("Criteria to reopen", widget=GovCheckboxesInput(), coerce=int,
                                    validate_choice=True, validators=[DataRequired("Choose one or more criteria")])
-    submit = SubmitField("Mark for re-assessment", widget=GovSubmitInput())
+    submit = SubmitField("Reopen these criteria", widget=GovSubmitInput())
+
+
+class RevokeAlternateForm(FlaskForm):
+    submit = SubmitField("Revoke your alternate", widget=GovSubmitInput())

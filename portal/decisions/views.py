@@ -10,13 +10,14 @@ from flask_login import current_user
 from ..access import Invalid, NotFound, Role, roles_required
 from ..auth.models import User
 from ..extensions import db, htmx
-from ..releases.models import Release, ScopeStatus, Stage
+from ..queries import ReleaseFacts, latest_vote
+from ..releases.models import Release, ScopeStatus
 from ..releases.services import release_or_404
 from ..timeutil import UK
-from . import models, services  # noqa: F401  (models: registers the tables with create_app)
+from ..workflow import CONFIRMATION_ACTIONS, offers
+from . import services
 from .forms import (AlternateForm, BallotForm, CloseVoteForm, ConfirmationForm, ConflictForm, DecisionForm,
-                    OpenVoteForm, ReassessmentForm, RecommendationForm, ReplanForm)
-from .guards import latest_vote
+                    OpenVoteForm, ReassessmentForm, RecommendationForm, ReplanForm, RevokeAlternateForm)
 from .models import Choice, ConfirmationKind, RecommendationKind
 
 bp = Blueprint("decisions", __name__)
@@ -66,32 +67,33 @@ def recommendation(code: str):
 
 def _vote_page(release: Release, status: int = 200, *, problem=None, template: str = "decisions/vote.html",
                **forms):
-    """The vote page (or, for htmx, the ballot panel) with any submitted form bound to show its errors."""
-    vote = latest_vote(release)
-    summary = services.decision_summary(release, current_user)
+    """The vote page (or, for htmx, the ballot panel) with any submitted form bound to show its errors. Each
+    control is drawn from the action table's offers to this user."""
+    facts = ReleaseFacts(release)
+    vote = facts.vote  # this round's: after a replan the new round's vote is not open yet
+    summary = services.decision_summary(release, current_user, facts)
     panel_users = db.session.scalars(sa.select(User).where(User.role == Role.PANEL, User.active,
                                                            User.id != current_user.id).order_by(User.name)).all()
     alternate_form = forms.get("alternate_form") or AlternateForm(formdata=None)
     alternate_form.alternate_id.choices = [(u.id, u.name) for u in panel_users]
-    seats = services.seats(vote, current_user) if vote and vote.is_open else []
-    own_seat = next((m for m in vote.members if m.member_id == current_user.id), None) if vote else None
     ballot_forms = []
-    for seat in seats:
+    for seat in facts.seats_of(current_user):
+        if "cast_ballot" not in offers(facts, current_user, seat):
+            continue
         form = forms.get("ballot_form") if forms.get("ballot_seat") == seat.member_id else None
         if form is None:
             form = BallotForm(formdata=None, member_id=seat.member_id)
         ballot_forms.append((seat, form))
     context = dict(
-        release=release, vote=vote, decision=summary, tally=summary.tally, problem=problem,
-        can_open=(current_user.role == Role.PANEL and current_user.is_chair and release.stage == Stage.OPSG_REVIEW),
+        release=release, vote=vote, decision=summary, tally=facts.tally,
+        problem=problem, actions=offers(facts, current_user), own_seat=facts.own_seat(current_user),
         open_form=forms.get("open_form") or OpenVoteForm(formdata=None),
-        ballot_forms=ballot_forms, own_seat=own_seat,
-        my_ballots={b.member_id: b for b in services.current_ballots(vote)
-                    if b.cast_by_id == current_user.id} if vote else {},
+        ballot_forms=ballot_forms,
+        my_ballots={b.member_id: b for b in facts.ballots if b.cast_by_id == current_user.id},
         alternate_form=alternate_form, conflict_form=forms.get("conflict_form") or ConflictForm(formdata=None),
-        close_form=CloseVoteForm(formdata=None),
+        revoke_form=RevokeAlternateForm(formdata=None), close_form=CloseVoteForm(formdata=None),
         decision_form=forms.get("decision_form") or DecisionForm(formdata=None),
-        ballots=services.current_ballots(vote) if vote and not vote.is_open else [],
+        ballots=facts.ballots if vote and not vote.is_open else [],
         ballot_seat=forms.get("ballot_seat"), Choice=Choice,
     )
     return render_template(template, **context), status
@@ -186,6 +188,18 @@ def appoint_alternate(code: str):
     return _done("decisions.vote", code)
 
 
+@bp.post("/releases/<code>/vote/alternate/revoke")
+@roles_required(Role.PANEL)
+def revoke_alternate(code: str):
+    release = release_or_404(code)
+    vote = _open_vote_or_404(release)
+    if not RevokeAlternateForm().validate_on_submit():
+        return _vote_page(release, 422)
+    services.revoke_alternate(current_user, vote)
+    db.session.commit()
+    return _done("decisions.vote", code)
+
+
 @bp.post("/releases/<code>/vote/conflict")
 @roles_required(Role.PANEL)
 def declare_conflict(code: str):
@@ -246,9 +260,10 @@ def go_live(code: str):
             db.session.commit()
             return _done("decisions.decision", code)
     status = 422 if form.errors or problem else 200
-    summary = services.decision_summary(release, current_user)
-    kinds = [k for k, role in services.CONFIRMATION_ROLES.items()
-             if role == current_user.role and k not in summary.confirmations]
+    facts = ReleaseFacts(release)
+    summary = services.decision_summary(release, current_user, facts)
+    available = offers(facts, current_user)
+    kinds = [(kind, available[name]) for kind, name in CONFIRMATION_ACTIONS.items() if name in available]
     return render_template("decisions/go_live.html", release=release, form=form, problem=problem, kinds=kinds,
                            decision=summary, ConfirmationKind=ConfirmationKind), status
 
@@ -286,12 +301,16 @@ def replan(code: str):
 @roles_required(Role.OPSG)
 def reassessment(code: str):
     release = release_or_404(code)
+    facts = ReleaseFacts(release)
+    # While deferred, the failed criteria reopen by themselves at the replan: the choice is among the others.
+    automatic = facts.failed_finals() if release.stage == "deferred" else []
     form = ReassessmentForm()
-    form.criteria.choices = [(c.id, f"{c.number}. {c.text}") for c in release.criteria]
+    form.criteria.choices = [(c.id, f"{c.number}. {c.text} (final assessment: {facts.final(c).status.label})")
+                             for c in facts.criteria if facts.final(c) and c not in automatic]
     problem = None
     if form.validate_on_submit():
         try:
-            services.mark_for_reassessment(current_user, release, set(form.criteria.data))
+            services.reopen_criteria(current_user, release, set(form.criteria.data))
         except Invalid as err:
             problem = _problem(err, "criteria")
         else:
@@ -299,4 +318,5 @@ def reassessment(code: str):
             return _done("decisions.decision", code)
     status = 422 if form.errors or problem else 200
     return render_template("decisions/reassessment.html", release=release, form=form, problem=problem,
-                           decision=services.decision_summary(release, current_user)), status
+                           automatic=automatic, offer=offers(facts, current_user).get("reopen_criteria"),
+                           decision=services.decision_summary(release, current_user, facts)), status

@@ -35,6 +35,7 @@ class EvidenceFile(db.Model):
     description: so.Mapped[str] = so.mapped_column(sa.Text)
     uploaded_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     uploaded_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    round: so.Mapped[int] = so.mapped_column(default=1, server_default="1")  # the release's round at upload
     answers_request_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("evidence_request.id"))
     replaces_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("evidence_file.id"))
     withdrawn_at: so.Mapped[dt.datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
@@ -61,6 +62,7 @@ class EvidenceStatement(db.Model):
     text: so.Mapped[str] = so.mapped_column(sa.Text)
     written_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     written_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    round: so.Mapped[int] = so.mapped_column(default=1, server_default="1")  # the release's round when written
 
     written_by: so.Mapped[User] = so.relationship()
 

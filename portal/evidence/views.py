@@ -9,7 +9,8 @@ from ..access import Invalid, Role, roles_required
 from ..criteria.views import done, evidence_context, render_region
 from ..extensions import db
 from ..releases.services import release_or_404
-from . import models, services, storage  # noqa: F401 - models registers the tables with create_app
+from ..workflow import require
+from . import services, storage
 from .forms import StatementForm, SubmitEvidenceForm, UploadForm, WithdrawForm
 
 bp = Blueprint("evidence", __name__)
@@ -27,7 +28,7 @@ def evidence(code: str, number: int):
 @roles_required(Role.DCC, Role.SECAS)
 def upload(code: str, number: int):
     criterion = services.find_criterion(code, number)
-    services.check_can_change(current_user, criterion)
+    require("upload_evidence", criterion.release, current_user, criterion)
     form = UploadForm()
     upload = request.files.get("file")
     errors = [] if upload and upload.filename else [{"text": "Select a file to upload", "href": "#file"}]

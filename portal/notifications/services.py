@@ -12,6 +12,7 @@ from ..audit.services import record_event
 from ..auth.models import User
 from ..extensions import db
 from ..timeutil import utcnow
+from ..urls import portal_path  # noqa: F401  (re-exported for the services that notify)
 from .models import KINDS, Channel, Notification, NotificationPreference, OutboxMessage
 
 log = logging.getLogger("portal.notifications")
@@ -52,11 +53,6 @@ def notify(kind: str, roles: Iterable[Role], subject: str, body: str, *, url: st
             log.info("email queued", extra={"to": user.email, "subject": subject, "kind": kind})
             db.session.info[MAIL_QUEUED] = True
     db.session.flush()
-
-
-def portal_path(endpoint: str, **values) -> str:
-    """A page's path for a notification, built without a request (reminders run from cron)."""
-    return current_app.url_map.bind("").build(endpoint, values)
 
 
 def mark_notifications_read(actor: User, notification_id: int | None = None) -> int:

@@ -66,6 +66,8 @@ class Release(db.Model):
     code: so.Mapped[str] = so.mapped_column(sa.String(40), unique=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
     stage: so.Mapped[Stage] = so.mapped_column(_enum(Stage), default=Stage.DRAFT, index=True)
+    # Round 1 until the first No-go; each replan starts the next round of evidence, review and vote.
+    round: so.Mapped[int] = so.mapped_column(default=1, server_default="1")
     planned_go_live: so.Mapped[dt.date] = so.mapped_column(index=True)  # the release list's order
     sec_version: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     about: so.Mapped[str] = so.mapped_column(sa.Text, default="")

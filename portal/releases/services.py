@@ -8,17 +8,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..access import Conflict, Invalid, PermissionDenied, Role
+from ..access import Invalid, Role
 from ..audit.services import record_event
+from ..database import locked
 from ..extensions import db
+from ..queries import ReleaseFacts
 from ..timeutil import due_phrase, today
+from ..workflow import may, move_stage, require
 from .models import (CostItem, Criterion, DocumentImpact, ImpactSummary, Milestone, MilestoneKind,
                      ParticipantGroup, ParticipantImpact, Release, RidVersion, ScopeEntry, ScopeStatus,
                      SecDocument, Stage)
-from .workflow import apply_transition
-
-# After these stages the RID is a closed record.
-RID_LOCKED_STAGES = frozenset({Stage.LIVE})
 
 
 def rid_snapshot(release: Release) -> dict[str, Any]:
@@ -64,14 +63,7 @@ def release_or_404(code: str, *options) -> Release:
 
 
 def can_edit_rid(release: Release, user) -> bool:
-    return user.role == Role.SECAS and release.stage not in RID_LOCKED_STAGES
-
-
-def check_can_edit_rid(release: Release, user) -> None:
-    if user.role != Role.SECAS:
-        raise PermissionDenied("Only SECAS can change the RID.")
-    if release.stage in RID_LOCKED_STAGES:
-        raise Conflict("The release is live: its RID can no longer change.")
+    return may("edit_rid", ReleaseFacts(release), user)
 
 
 def needs_change_note(release: Release) -> bool:
@@ -171,12 +163,10 @@ BASELINE_NOTE = "Baselined by the SEC Panel."
 
 def baseline_rid(actor, release: Release) -> RidVersion:
     """The Panel chair baselines the RID: the release moves to evidence gathering and RID 1.0 is issued."""
-    apply_transition(release, "baseline", actor)
+    release = locked(Release, release.id)
+    require("baseline", release, actor)
+    move_stage(release, "baseline", Stage.EVIDENCE, actor)
     return add_rid_version(actor, release, BASELINE_NOTE, major=True, baseline=True)
-
-
-# Non-automatic transitions, each with the service that carries it out.
-TRANSITION_SERVICES = {"baseline": baseline_rid}
 
 
 # --- Editing the RID (SECAS) -----------------------------------------------------------------------
@@ -190,7 +180,7 @@ def _plain(value: Any) -> Any:
 
 
 def _check_rid_edit(actor, release: Release, change_note: str | None) -> None:
-    check_can_edit_rid(release, actor)
+    require("edit_rid", release, actor)
     if needs_change_note(release) and not (change_note or "").strip():
         raise Invalid("Enter a change note: the RID is baselined, so this change makes a new RID version.")
 

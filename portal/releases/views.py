@@ -8,11 +8,12 @@ from ..access import Role, roles_required
 from ..criteria.services import readiness_grid
 from ..decisions.services import decision_summary
 from ..extensions import db, htmx
+from ..queries import ReleaseFacts
+from ..tasks import tasks_for
+from ..workflow import require
 from . import forms, rid_live, services
-from .tasks import tasks_for
 from .models import MilestoneKind, ParticipantGroup, Release, RidVersion, ScopeStatus, SecDocument
 from .rid_view import find_row, rid_view
-from .workflow import BY_NAME, transitions_from, why_not
 
 bp = Blueprint("releases", __name__)
 
@@ -40,8 +41,9 @@ def show(code: str):
     # The RID comes from Release.rid_live; only what the page computes with is loaded as rows.
     release = services.release_or_404(code, undefer(Release.rid_live), *(
         selectinload(rel) for rel in (Release.milestones, Release.criteria, Release.rid_versions)))
-    return render_template("releases/show.html", **_page_context(release),
-                           grid=readiness_grid(release), decision=decision_summary(release, current_user))
+    return render_template("releases/show.html", **_rid_context(release),
+                           next_milestone=services.next_milestone(release), grid=readiness_grid(release),
+                           decision=decision_summary(release, current_user, ReleaseFacts(release)))
 
 
 @bp.get("/tasks")
@@ -72,21 +74,14 @@ def _rid_context(release: Release) -> dict:
             "baselined": services.needs_change_note(release)}
 
 
-def _page_context(release: Release) -> dict:
-    actions = [(t, why_not(t, release, current_user)) for t in transitions_from(release.stage) if not t.automatic]
-    return {**_rid_context(release), "next_milestone": services.next_milestone(release), "actions": actions}
-
-
-@bp.post("/releases/<code>/transitions/<name>")
-@roles_required(*Role)
-def transition(code: str, name: str):
+@bp.post("/releases/<code>/baseline")
+@roles_required(Role.PANEL)
+def baseline(code: str):
     release = _load_release(code)
-    service = services.TRANSITION_SERVICES.get(name)
-    if service is None:
-        abort(404)
-    service(current_user, release)
+    version = services.baseline_rid(current_user, release)
     db.session.commit()
-    flash(f"{BY_NAME[name].label}: done. The release is now at '{release.stage.label}'.", "success")
+    flash(f"RID version {version.number} is the baseline. The release is now at '{release.stage.label}'.",
+          "success")
     return redirect(url_for("releases.show", code=code), code=303)
 
 
@@ -141,7 +136,7 @@ def _saved(code: str, kind: str, row_id: int):
 
 def _edit_rid(release: Release, form: forms.RidChangeForm, kind: str, row_id: int | None, save, title: str):
     """GET shows the form; POST validates, calls one service through `save`, commits and answers."""
-    services.check_can_edit_rid(release, current_user)
+    require("edit_rid", release, current_user)
     status = 200
     if request.method == "POST":
         if _form_ok(form, release):

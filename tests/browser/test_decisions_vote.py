@@ -6,7 +6,7 @@ from portal.auth.models import User
 from portal.criteria.models import AssessmentKind, AssessmentStatus
 from portal.criteria.services import assess_criterion
 from portal.decisions import services
-from portal.decisions.guards import latest_vote
+from portal.queries import latest_vote
 from portal.decisions.models import Choice, RecommendationKind
 from portal.extensions import db
 from portal.releases import demo

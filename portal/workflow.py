@@ -1,0 +1,568 @@
+"""Who may do what to a release, and when: one table of every action a person takes, and the functions that read it.
+
+Each action has its roles (and whether only the group's chair, or only the criterion's owner, may take it), the
+stages it is open in, a guard that says why not yet (or nothing), the stages it can move the release to, and
+whether the process waits on it (then it is somebody's task, and names who acts next). `refusal` answers why an
+action is refused (403 for the role, the chair or the owner; 409 for the stage or the guard); every service begins
+with `require`; `offers` and `available_actions` are the only source of the buttons, My tasks, the "next step"
+box and "who acts next". Guards read `queries.ReleaseFacts` and nothing else.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .access import Conflict, PermissionDenied, Role
+from .audit.services import record_event
+from .criteria.models import EvidenceRequest, RequestState
+from .decisions.models import ConfirmationKind, VoteMember, VoteState
+from .database import update_once
+from .evidence.models import EvidenceFile
+from .extensions import db
+from .queries import ReleaseFacts
+from .releases.models import Criterion, Release, Stage
+from .timeutil import as_utc, utcnow
+from .urls import portal_path
+
+# guard(facts, user, subject) -> why not yet (a 409), or None. A guard returns a PermissionDenied (a 403) when
+# the refusal is about who the user is (not a member of this vote). `user` is None when asking whether anyone
+# could act (who acts next): a guard then checks only the release's state.
+Guard = Callable[[ReleaseFacts, Any, Any], "str | PermissionDenied | None"]
+NOT_ELIGIBLE = "You are not an eligible member in this vote."
+Waits = Callable[[ReleaseFacts, Any, Any], bool]
+
+ALL_STAGES = frozenset(Stage)
+GATHERING = frozenset({Stage.EVIDENCE, Stage.OPSG_REVIEW})
+
+
+def _always(facts, user, subject) -> None:
+    return None
+
+
+def _never(facts, user, subject) -> bool:
+    return False
+
+
+def _yes(facts, user, subject) -> bool:
+    return True
+
+
+# --- Guards ------------------------------------------------------------------------------------------------
+
+def _rid_complete(facts: ReleaseFacts, user, subject) -> str | None:
+    if not facts.criteria:
+        return "The RID has no acceptance criteria yet."
+    if not facts.release.milestones:
+        return "The RID has no implementation timeline yet."
+    return None
+
+
+def _criterion_open(facts: ReleaseFacts, user, criterion: Criterion) -> str | None:
+    if not facts.is_open(criterion):
+        return (f"OpsG has made its final assessment of criterion {criterion.number}, so its evidence is locked"
+                f"{'' if facts.stage == Stage.OPSG_REVIEW else ' until OpsG reopens it'}.")
+    return None
+
+
+def _file_changeable(facts: ReleaseFacts, user, evidence: EvidenceFile) -> str | None:
+    if not evidence.is_current:
+        return "That file has already been withdrawn or replaced. Reload the page to see the current files."
+    return _criterion_open(facts, user, evidence.criterion)
+
+
+def _can_submit(facts: ReleaseFacts, user, subject) -> str | None:
+    roles = [user.role] if user is not None else facts.roles_waiting()
+    for role in roles:
+        if role not in facts.roles_to_submit():
+            return f"{role.label} has no criteria open in round {facts.round}, so it has nothing to submit."
+        if role in facts.submitted:
+            return f"{role.label} has already submitted its evidence for round {facts.round}."
+        missing = facts.missing_evidence(role)
+        if missing:
+            numbers = ", ".join(str(c.number) for c in missing)
+            return (f"Criteria {numbers} need a file or a written statement before the evidence can be submitted."
+                    if len(missing) > 1 else
+                    f"Criterion {numbers} needs a file or a written statement before the evidence can be submitted.")
+    return None if roles else "Every owner has submitted its evidence."
+
+
+def _can_assess_preliminary(facts: ReleaseFacts, user, criterion: Criterion) -> str | None:
+    if not facts.is_open(criterion):
+        return (f"Criterion {criterion.number} has its final assessment: a preliminary assessment cannot stand "
+                "over it. Revise the final assessment instead.")
+    return None
+
+
+def _can_assess_final(facts: ReleaseFacts, user, criterion: Criterion) -> str | None:
+    if not facts.is_open(criterion):
+        return f"Criterion {criterion.number} already has a final assessment. Revise it, giving a reason."
+    if criterion.id in facts.requests:
+        return (f"There is an open evidence request on criterion {criterion.number}. "
+                "Close it before making the final assessment.")
+    return None
+
+
+def _can_revise_final(facts: ReleaseFacts, user, criterion: Criterion) -> str | None:
+    if facts.is_open(criterion):
+        return f"Criterion {criterion.number} has no final assessment to revise."
+    return None
+
+
+def _can_request(facts: ReleaseFacts, user, criterion: Criterion) -> str | None:
+    if criterion.id in facts.requests:
+        return f"Criterion {criterion.number} already has an open evidence request. Close it or ask again on it."
+    return _criterion_open(facts, user, criterion)
+
+
+def _request_waiting(facts: ReleaseFacts, user, request: EvidenceRequest) -> str | None:
+    if request.state != RequestState.OPEN:
+        return "This request is not waiting for an answer."
+    return _criterion_open(facts, user, request.criterion)
+
+
+def _request_unclosed(facts: ReleaseFacts, user, request: EvidenceRequest) -> str | None:
+    return "This request is closed." if request.state == RequestState.CLOSED else None
+
+
+def _request_answered(facts: ReleaseFacts, user, request: EvidenceRequest) -> str | None:
+    if request.state != RequestState.ANSWERED:
+        return "You can ask again once the owner has answered."
+    return _criterion_open(facts, user, request.criterion)
+
+
+def _can_reopen(facts: ReleaseFacts, user, subject) -> str | None:
+    if facts.stage == Stage.EVIDENCE and facts.round == 1:
+        return "Criteria are reopened after a No-go decision."
+    if not facts.finals:
+        return "Every criterion is already open in this round."
+    return None
+
+
+def _all_finally_assessed(facts: ReleaseFacts, user, subject) -> str | None:
+    missing = facts.open_criteria()
+    if not facts.criteria or missing:
+        numbers = ", ".join(str(c.number) for c in missing)
+        return (f"Every criterion needs a final OpsG assessment before the recommendation "
+                f"(still to assess: {'criterion' if len(missing) == 1 else 'criteria'} {numbers}).")
+    return None
+
+
+def _can_open_vote(facts: ReleaseFacts, user, subject) -> str | None:
+    if facts.recommendation is None:
+        return "OpsG has not recorded its recommendation yet."
+    if facts.vote is not None:
+        return "The Panel vote for this round has already been opened."
+    return None
+
+
+def _voting_open(facts: ReleaseFacts) -> str | None:
+    vote = facts.vote
+    if vote is None or vote.state != VoteState.OPEN:
+        return "The vote is closed: ballots can no longer be cast or changed."
+    if vote.closes_at is not None and as_utc(vote.closes_at) <= utcnow():
+        return "The voting time has ended: ballots can no longer be cast or changed."
+    return None
+
+
+def _own_seat_free(facts: ReleaseFacts, user) -> str | None:
+    """The checks shared by appointing an alternate and declaring a conflict: your own seat, no ballot yet."""
+    reason = _voting_open(facts)
+    if reason or user is None:
+        return reason
+    seat = facts.own_seat(user)
+    if seat is None:
+        return PermissionDenied(NOT_ELIGIBLE)
+    if seat.is_conflicted:
+        return "You have declared a conflict of interest in this vote."
+    if facts.has_ballot(user.id):
+        return "A ballot has already been cast for you in this vote."
+    return None
+
+
+def _can_appoint(facts: ReleaseFacts, user, subject) -> str | None:
+    reason = _own_seat_free(facts, user)
+    if reason is None and user is not None and facts.own_seat(user).alternate_id is not None:
+        return f"You have appointed {facts.own_seat(user).alternate.name} as your alternate."
+    return reason
+
+
+def _can_revoke(facts: ReleaseFacts, user, subject) -> str | None:
+    reason = _voting_open(facts)
+    if reason or user is None:
+        return reason
+    seat = facts.own_seat(user)
+    if seat is None:
+        return PermissionDenied(NOT_ELIGIBLE)
+    if seat.alternate_id is None:
+        return "You have not appointed an alternate in this vote."
+    if facts.has_ballot(user.id):
+        return f"{seat.alternate.name} has already voted in your place."
+    return None
+
+
+def _can_declare_conflict(facts: ReleaseFacts, user, subject) -> str | None:
+    return _own_seat_free(facts, user)
+
+
+def _can_cast(facts: ReleaseFacts, user, seat: VoteMember) -> str | None:
+    reason = _voting_open(facts)
+    if reason:
+        return reason
+    if seat.is_conflicted:
+        return "A conflict of interest has been declared for this member, so no ballot can be cast."
+    if user is not None and seat not in facts.seats_of(user):
+        if seat.member_id == user.id and seat.alternate_id is not None:
+            return f"You appointed {seat.alternate.name} as your alternate: they vote in your place."
+        return PermissionDenied(NOT_ELIGIBLE)
+    return None
+
+
+def _can_close_vote(facts: ReleaseFacts, user, subject) -> str | None:
+    if facts.vote is None or facts.vote.state != VoteState.OPEN:
+        return "The vote has already been closed."
+    tally = facts.tally
+    if not tally.has_quorum:
+        return (f"No quorum yet: {len(tally.voted_ids)} of {len(tally.eligible)} eligible members have voted; "
+                f"at least {tally.quorum_needed} must vote before the vote can close with an outcome.")
+    return None
+
+
+def _can_decide(facts: ReleaseFacts, user, subject) -> str | None:
+    if facts.vote is None or facts.vote.state != VoteState.CLOSED:
+        return "Close the vote before recording the decision."
+    if facts.round_decision is not None:
+        return "The Panel's decision for this round has already been recorded."
+    return None
+
+
+def _not_confirmed(kind: ConfirmationKind) -> Guard:
+    def guard(facts: ReleaseFacts, user, subject) -> str | None:
+        done = facts.confirmations
+        if kind in done:
+            return f"This has already been confirmed by {done[kind].confirmed_by.name}."
+        if kind != ConfirmationKind.READINESS and ConfirmationKind.READINESS not in done:
+            return "SECAS must first confirm it is ready to implement on the agreed date."
+        return None
+    return guard
+
+
+# --- What the process waits on (My tasks, who acts next) -------------------------------------------------
+
+def _missing_evidence(facts: ReleaseFacts, user, criterion: Criterion) -> bool:
+    return facts.stage == Stage.EVIDENCE and facts.is_open(criterion) and criterion.id not in facts.with_evidence
+
+
+def _answered(facts: ReleaseFacts, user, request: EvidenceRequest) -> bool:
+    return request.state == RequestState.ANSWERED
+
+
+def _no_recommendation(facts: ReleaseFacts, user, subject) -> bool:
+    return facts.recommendation is None
+
+
+def _no_ballot(facts: ReleaseFacts, user, seat: VoteMember) -> bool:
+    return not facts.has_ballot(seat.member_id)
+
+
+def _deferred(facts: ReleaseFacts, user, subject) -> bool:
+    return facts.stage == Stage.DEFERRED
+
+
+# --- The table --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    label: str  # "{n}" is the criterion's number
+    roles: frozenset[Role]
+    stages: frozenset[Stage]
+    guard: Guard = _always
+    moves_to: tuple[Stage, ...] = ()
+    chair_only: bool = False
+    owner_only: bool = False  # only the role that owns the criterion
+    on: str = "release"  # what the action acts on: release, criterion, file, request or seat
+    waits: Waits = _never  # the process waits on it: it is a task of whoever may take it
+    page: str = "releases.show"  # the endpoint of the page where it is taken
+    post: str = ""  # for a one-click action, the endpoint its button posts to
+    who: Callable[[ReleaseFacts], str] | None = None  # who acts, where it is not simply the roles (who_acts_next)
+
+    @property
+    def is_step(self) -> bool:
+        """The process can wait on it (it is someone's task when available), as opposed to an optional action."""
+        return self.waits is not _never
+
+
+def _roles(*roles: Role) -> frozenset[Role]:
+    return frozenset(roles)
+
+
+OWNERS = _roles(Role.DCC, Role.SECAS)
+CRITERION_PAGE = "criteria.show"
+
+ACTIONS: tuple[Action, ...] = (
+    # The RID
+    Action("baseline", "Baseline the RID", _roles(Role.PANEL), frozenset({Stage.DRAFT}), _rid_complete,
+           (Stage.EVIDENCE,), chair_only=True, waits=_yes, post="releases.baseline"),
+    Action("edit_rid", "Edit the RID", _roles(Role.SECAS), ALL_STAGES - {Stage.LIVE}),
+    # Evidence (the criterion's owner)
+    Action("upload_evidence", "Add evidence for criterion {n}", OWNERS, GATHERING, _criterion_open,
+           owner_only=True, on="criterion", waits=_missing_evidence, page=CRITERION_PAGE),
+    Action("write_statement", "Write the statement for criterion {n}", OWNERS, GATHERING, _criterion_open,
+           owner_only=True, on="criterion", page=CRITERION_PAGE),
+    Action("replace_evidence", "Replace", OWNERS, GATHERING, _file_changeable, owner_only=True, on="file",
+           page=CRITERION_PAGE),
+    Action("withdraw_evidence", "Withdraw", OWNERS, GATHERING, _file_changeable, owner_only=True, on="file",
+           page=CRITERION_PAGE),
+    Action("submit_evidence", "Submit your evidence", OWNERS, frozenset({Stage.EVIDENCE}), _can_submit,
+           (Stage.OPSG_REVIEW,), waits=_yes, page="criteria.index",
+           who=lambda facts: " and ".join(role.label for role in facts.roles_waiting())),
+    Action("answer_request", "Answer OpsG's evidence request on criterion {n}", OWNERS, GATHERING,
+           _request_waiting, owner_only=True, on="request", waits=_yes, page=CRITERION_PAGE),
+    # OpsG review
+    Action("assess_preliminary", "Record a preliminary status for criterion {n}", _roles(Role.OPSG), GATHERING,
+           _can_assess_preliminary, on="criterion", page=CRITERION_PAGE),
+    Action("assess_final", "Assess criterion {n}", _roles(Role.OPSG), frozenset({Stage.OPSG_REVIEW}),
+           _can_assess_final, on="criterion", waits=_yes, page=CRITERION_PAGE),
+    Action("revise_final", "Revise the final assessment of criterion {n}", _roles(Role.OPSG),
+           frozenset({Stage.OPSG_REVIEW}), _can_revise_final, on="criterion", page=CRITERION_PAGE),
+    Action("request_evidence", "Ask for more evidence on criterion {n}", _roles(Role.OPSG), GATHERING,
+           _can_request, on="criterion", page=CRITERION_PAGE),
+    Action("close_request", "Review the answer on criterion {n}", _roles(Role.OPSG), GATHERING,
+           _request_unclosed, on="request", waits=_answered, page=CRITERION_PAGE),
+    Action("ask_again", "Ask again on criterion {n}", _roles(Role.OPSG), GATHERING, _request_answered,
+           on="request", page=CRITERION_PAGE),
+    Action("reopen_criteria", "Choose criteria to reopen", _roles(Role.OPSG),
+           frozenset({Stage.DEFERRED, Stage.EVIDENCE}), _can_reopen, waits=_deferred,
+           page="decisions.reassessment"),
+    Action("record_recommendation", "Record the OpsG recommendation", _roles(Role.OPSG),
+           frozenset({Stage.OPSG_REVIEW}), _all_finally_assessed, chair_only=True, waits=_no_recommendation,
+           page="decisions.recommendation"),
+    # The Panel
+    Action("open_vote", "Open the Panel vote", _roles(Role.PANEL), frozenset({Stage.OPSG_REVIEW}), _can_open_vote,
+           (Stage.PANEL_VOTE,), chair_only=True, waits=_yes, page="decisions.vote"),
+    Action("appoint_alternate", "Appoint an alternate", _roles(Role.PANEL), frozenset({Stage.PANEL_VOTE}),
+           _can_appoint, page="decisions.vote"),
+    Action("revoke_alternate", "Revoke your alternate", _roles(Role.PANEL), frozenset({Stage.PANEL_VOTE}),
+           _can_revoke, page="decisions.vote"),
+    Action("declare_conflict", "Declare a conflict of interest", _roles(Role.PANEL), frozenset({Stage.PANEL_VOTE}),
+           _can_declare_conflict, page="decisions.vote"),
+    Action("cast_ballot", "Vote go/no-go", _roles(Role.PANEL), frozenset({Stage.PANEL_VOTE}), _can_cast,
+           on="seat", waits=_no_ballot, page="decisions.vote"),
+    Action("close_vote", "Close the vote", _roles(Role.PANEL), frozenset({Stage.PANEL_VOTE}), _can_close_vote,
+           chair_only=True, waits=_yes, page="decisions.vote"),
+    Action("record_decision", "Record the Panel's decision", _roles(Role.PANEL), frozenset({Stage.PANEL_VOTE}),
+           _can_decide, (Stage.APPROVED, Stage.DEFERRED), chair_only=True, waits=_yes, page="decisions.vote"),
+    # Go-live
+    Action("confirm_readiness", "Confirm: SECAS ready to implement on the agreed date", _roles(Role.SECAS),
+           frozenset({Stage.APPROVED}), _not_confirmed(ConfirmationKind.READINESS), waits=_yes,
+           page="decisions.go_live"),
+    Action("confirm_sec_implemented", "Confirm: SEC changes implemented (new SEC version)", _roles(Role.SECAS),
+           frozenset({Stage.APPROVED}), _not_confirmed(ConfirmationKind.SEC_IMPLEMENTED), (Stage.LIVE,),
+           waits=_yes, page="decisions.go_live"),
+    Action("confirm_deployment", "Confirm: DCC deployment confirmed", _roles(Role.DCC), frozenset({Stage.APPROVED}),
+           _not_confirmed(ConfirmationKind.DEPLOYMENT), (Stage.LIVE,), waits=_yes, page="decisions.go_live"),
+    # No-go
+    Action("replan", "Re-plan the deferred release: set a new go-live date", _roles(Role.SECAS),
+           frozenset({Stage.DEFERRED}), moves_to=(Stage.EVIDENCE, Stage.OPSG_REVIEW), waits=_yes,
+           page="decisions.replan"),
+)
+BY_NAME = {action.name: action for action in ACTIONS}
+CONFIRMATION_ACTIONS = {ConfirmationKind.READINESS: "confirm_readiness",
+                        ConfirmationKind.SEC_IMPLEMENTED: "confirm_sec_implemented",
+                        ConfirmationKind.DEPLOYMENT: "confirm_deployment"}
+
+
+# --- Reading the table ------------------------------------------------------------------------------------
+
+def facts_of(release_or_facts: Release | ReleaseFacts) -> ReleaseFacts:
+    if isinstance(release_or_facts, ReleaseFacts):
+        return release_or_facts
+    return ReleaseFacts(release_or_facts)
+
+
+def _criterion_of(subject) -> Criterion | None:
+    if isinstance(subject, Criterion):
+        return subject
+    return getattr(subject, "criterion", None)
+
+
+def _who(action: Action) -> str:
+    names = " or ".join(role.label for role in sorted(action.roles, key=list(Role).index))
+    return f"{names} chair" if action.chair_only else names
+
+
+def refusal(name: str, facts: ReleaseFacts, user, subject=None) -> PermissionDenied | Conflict | None:
+    """Why `user` may not take action `name` now (403 for the role, chair or owner; 409 for the stage or the
+    guard), or None when they may."""
+    action = BY_NAME[name]
+    if user.role not in action.roles or (action.chair_only and not user.is_chair):
+        return PermissionDenied(f"Only {'the ' if action.chair_only else ''}{_who(action)} can do this.")
+    criterion = _criterion_of(subject)
+    if action.owner_only and criterion is not None and criterion.owner_role != user.role:
+        return PermissionDenied(f"Criterion {criterion.number} belongs to {criterion.owner_role.label}: only "
+                                f"{criterion.owner_role.label} can change its evidence.")
+    if facts.stage not in action.stages:
+        during = " or ".join(stage.label for stage in Stage if stage in action.stages)
+        what = action.label.format(n=criterion.number if criterion else "")
+        return Conflict(f"{what} is possible only during {during}: the release is at '{facts.stage.label}'.")
+    reason = action.guard(facts, user, subject)
+    if isinstance(reason, PermissionDenied) or reason is None:
+        return reason
+    return Conflict(reason)
+
+
+def require(name: str, release_or_facts: Release | ReleaseFacts, user, subject=None) -> ReleaseFacts:
+    """Raise the refusal, if any: every service that changes state begins here. Returns the facts it read."""
+    facts = facts_of(release_or_facts)
+    refused = refusal(name, facts, user, subject)
+    if refused is not None:
+        raise refused
+    return facts
+
+
+def may(name: str, facts: ReleaseFacts, user, subject=None) -> bool:
+    return refusal(name, facts, user, subject) is None
+
+
+@dataclass(frozen=True)
+class Offer:
+    """An action as a page offers it: a button when `reason` is None, else the sentence that says why not yet."""
+
+    action: Action
+    subject: Any
+    label: str
+    url: str
+    reason: str | None = None
+    waits: bool = False
+    post_url: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.action.name
+
+
+def _url(action: Action, release: Release, subject) -> str:
+    criterion = _criterion_of(subject)
+    if criterion is not None and action.page == CRITERION_PAGE:
+        return portal_path(action.page, code=release.code, number=criterion.number)
+    return portal_path(action.page, code=release.code)
+
+
+def offer(name: str, facts: ReleaseFacts, user, subject=None) -> Offer | None:
+    """The action as `user` sees it: None if it is not theirs or not in this stage; with a reason if blocked."""
+    action = BY_NAME[name]
+    refused = refusal(name, facts, user, subject)
+    if isinstance(refused, PermissionDenied) or facts.stage not in action.stages:
+        return None
+    criterion = _criterion_of(subject)
+    label = action.label.format(n=criterion.number if criterion else "")
+    waits = refused is None and action.waits(facts, user, subject)
+    return Offer(action, subject, label, _url(action, facts.release, subject),
+                 refused.message if refused else None, waits,
+                 portal_path(action.post, code=facts.release.code) if action.post else "")
+
+
+class Offers(dict):
+    """The offers on one subject by action name, as templates read them."""
+
+    def can(self, name: str) -> bool:
+        return name in self and self[name].reason is None
+
+    def why_not(self, name: str) -> str | None:
+        return self[name].reason if name in self else None
+
+
+def offers(facts: ReleaseFacts, user, subject=None) -> Offers:
+    """The offers on one subject (the release when None, or a criterion, file, request or seat), by name."""
+    kind = _kind(subject)
+    found = (offer(action.name, facts, user, subject) for action in ACTIONS if action.on == kind)
+    return Offers((o.name, o) for o in found if o is not None)
+
+
+def _kind(subject) -> str:
+    return {Criterion: "criterion", EvidenceFile: "file", EvidenceRequest: "request",
+            VoteMember: "seat"}.get(type(subject), "release")
+
+
+def _subjects(facts: ReleaseFacts, kind: str, user) -> list:
+    """What the release-wide listing walks for each kind of action (files are offered on the criterion page)."""
+    if kind == "release":
+        return [None]
+    if kind == "criterion":
+        return facts.criteria
+    if kind == "request":
+        return list(facts.requests.values())
+    if kind == "seat" and facts.vote is not None:
+        return facts.seats_of(user) if user is not None else [m for m in facts.vote.members if not m.is_conflicted]
+    return []
+
+
+def _relevant(action: Action, facts: ReleaseFacts) -> bool:
+    return facts.stage in action.stages and action.on != "file"
+
+
+def available_actions(facts: ReleaseFacts, user) -> list[Offer]:
+    """Every action `user` could take on the release now, or is close to (with the reason it is blocked)."""
+    found = []
+    for action in ACTIONS:
+        if not _relevant(action, facts) or user.role not in action.roles:
+            continue
+        for subject in _subjects(facts, action.on, user):
+            made = offer(action.name, facts, user, subject)
+            if made is not None:
+                found.append(made)
+    return found
+
+
+def tasks_of(facts: ReleaseFacts, user) -> list[Offer]:
+    """The offers the process waits on: `user`'s tasks on this release."""
+    return [o for o in available_actions(facts, user) if o.reason is None and o.waits]
+
+
+def next_steps(facts: ReleaseFacts, user) -> list[Offer]:
+    """The "next step" box: `user`'s tasks, and the steps of the release that are theirs but blocked, with why."""
+    return [o for o in available_actions(facts, user)
+            if o.action.is_step and (o.waits or (o.reason and o.action.on == "release"))]
+
+
+def _label(action: Action, numbers: list[int]) -> str:
+    """The action's label for one criterion, for several ("Assess criteria 3, 8"), or for none."""
+    if len(numbers) > 1:
+        return action.label.replace("criterion {n}", "criteria " + ", ".join(map(str, sorted(numbers))))
+    return action.label.format(n=numbers[0] if numbers else "")
+
+
+def who_acts_next(facts: ReleaseFacts) -> list[tuple[str, str]]:
+    """(who, what) for each step the release waits on now, whoever may take it, criteria gathered by step."""
+    steps: dict[tuple[str, str], list[int]] = {}
+    for action in ACTIONS:
+        if not _relevant(action, facts):
+            continue
+        for subject in _subjects(facts, action.on, None):
+            if action.guard(facts, None, subject) is None and action.waits(facts, None, subject):
+                criterion = _criterion_of(subject)
+                if action.who is not None:
+                    who = action.who(facts)
+                elif action.owner_only and criterion is not None:
+                    who = criterion.owner_role.label
+                else:
+                    who = _who(action)
+                numbers = steps.setdefault((who, action.name), [])
+                if criterion is not None:
+                    numbers.append(criterion.number)
+    return [(who, _label(BY_NAME[name], numbers)) for (who, name), numbers in steps.items()]
+
+
+def move_stage(release: Release, name: str, target: Stage, actor) -> None:
+    """Move the release on as the consequence of action `name`, exactly once: a conditional update that only one
+    request wins, audited as `release.moved`."""
+    action = BY_NAME[name]
+    if target not in action.moves_to:
+        raise ValueError(f"{name} does not move a release to {target}")
+    before = release.stage
+    update_once(Release, [Release.id == release.id, Release.stage == before], {"stage": target},
+                "Someone else has just moved this release on. Reload the page to see where it stands.")
+    db.session.refresh(release, ["stage"])
+    record_event(actor, "release.moved", f"{before.label} → {target.label} ({action.label.format(n='')})",
+                 obj=release, release=release, before={"stage": str(before)},
+                 after={"stage": str(target), "action": name})
