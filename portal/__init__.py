@@ -43,8 +43,10 @@ def create_app(config_class) -> Flask:
     htmx.init_app(app)
 
     from . import database, security
+    from .auth import gates
     database.init_app(app)
     security.init_app(app)
+    gates.init_app(app)  # after security: an idle session is signed out before any gate
 
     _register_blueprints(app)
     _register_template_helpers(app)

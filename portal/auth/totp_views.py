@@ -9,7 +9,7 @@ from flask import (Blueprint, current_app, flash, redirect, render_template, req
 from flask_login import current_user, login_user
 
 from ..access import PortalError, Role, public, roles_required
-from ..extensions import db, htmx
+from ..extensions import db
 from . import services, totp
 from .models import User
 from .totp_forms import CodeForm, DisableForm, EnrolForm, PolicyForm
@@ -17,26 +17,12 @@ from .totp_forms import CodeForm, DisableForm, EnrolForm, PolicyForm
 bp = Blueprint("totp", __name__)
 log = logging.getLogger("portal.auth")
 PENDING_SECONDS = 300
-# Pages a user who must still set up two-factor sign-in can reach.
-_OPEN_BEFORE_ENROLMENT = {"totp.enrol", "totp.recovery_codes", "auth.logout", "auth.set_password",
-                          "static", "ops.healthz"}
 
 
 def start_second_factor(user: User, next_url: str) -> None:
     """Password accepted: remember who is half signed in (a fresh session) until their code arrives."""
     session.clear()
     session["pending_2fa"] = {"user_id": user.id, "next": next_url, "at": int(time.time())}
-
-
-@bp.before_app_request
-def require_enrolment():
-    """Members of a role that must use two-factor sign-in set it up before anything else."""
-    if (current_user.is_authenticated and request.endpoint not in _OPEN_BEFORE_ENROLMENT
-            and totp.is_required_for(current_user) and not totp.is_enrolled(current_user)):
-        flash("Your role must use two-factor sign-in. Set it up to continue.", "info")
-        if htmx:  # a whole page, never swapped into a fragment
-            return "", 204, {"HX-Redirect": url_for("totp.enrol")}
-        return redirect(url_for("totp.enrol"))
 
 
 @bp.route("/login/code", methods=["GET", "POST"])

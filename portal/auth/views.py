@@ -31,14 +31,6 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-@bp.before_app_request
-def require_own_password():
-    """A new user's first sign-in asks them to set their own password before anything else."""
-    if (current_user.is_authenticated and current_user.must_change_password
-            and request.endpoint not in ("auth.set_password", "auth.logout", "static")):
-        return redirect(url_for("auth.set_password"))
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
