@@ -11,14 +11,32 @@ from flask import current_app, has_app_context
 UK = ZoneInfo("Europe/London")
 
 
+def shift_to_day(now: dt.datetime, day: dt.date) -> dt.timedelta:
+    """The whole days that take the moment `now` to the UK date `day`."""
+    days = (day - now.astimezone(UK).date()).days
+    # Near midnight, summer time at one end and not the other can leave the moment a day out: a day more or less
+    # puts it right (save 23:00-24:00 UTC on the day the clocks go forward, an hour that day does not have).
+    days += (day - (now + dt.timedelta(days=days)).astimezone(UK).date()).days
+    return dt.timedelta(days=days)
+
+
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    """Now, in UTC; with PORTAL_TODAY set, moved by whole days to start on that day in the UK."""
+    # One clock: stored times, deadlines and today() must agree when the demo and tests show a release as it stood.
+    now = dt.datetime.now(dt.timezone.utc)
+    if not has_app_context() or not current_app.config.get("PORTAL_TODAY"):
+        return now
+    setting = current_app.config["PORTAL_TODAY"]
+    # Fixed at the first call for each setting, so the clock runs on past midnight instead of jumping back a day.
+    fixed = current_app.extensions.get("portal_today_shift")
+    if fixed is None or fixed[0] != setting:
+        fixed = (setting, shift_to_day(now, dt.date.fromisoformat(setting)))
+        current_app.extensions["portal_today_shift"] = fixed
+    return now + fixed[1]
 
 
 def today() -> dt.date:
-    """Today in the UK, or the configured PORTAL_TODAY (demo and tests show a release as it stood)."""
-    if has_app_context() and current_app.config.get("PORTAL_TODAY"):
-        return dt.date.fromisoformat(current_app.config["PORTAL_TODAY"])
+    """Today in the UK, by utcnow()."""
     return utcnow().astimezone(UK).date()
 
 

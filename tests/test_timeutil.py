@@ -1,11 +1,14 @@
 """Working Days: weekends and England and Wales bank holidays (with substitute days) are not counted."""
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.timeutil import add_working_days, due_phrase, is_working_day, uk_time, working_days_between
+from portal import timeutil
+from portal.timeutil import (UK, add_working_days, due_phrase, is_working_day, shift_to_day, today, uk_time, utcnow,
+                             working_days_between)
 
 D = dt.date
 
@@ -99,3 +102,53 @@ def test_counting_by_weeks_agrees_with_counting_day_by_day(start, span):
     lo, hi = sorted((start, end))
     walked = sum(1 for n in range(1, (hi - lo).days + 1) if is_working_day(lo + dt.timedelta(days=n)))
     assert working_days_between(start, end) == (walked if end >= start else -walked)
+
+
+def _clocks_go_forward(day: dt.date) -> bool:
+    def offset(d):
+        return dt.datetime.combine(d, dt.time(12, tzinfo=UK)).utcoffset()
+    return offset(day) > offset(day - dt.timedelta(days=1))
+
+
+@settings(max_examples=500, deadline=None)
+@given(now=st.datetimes(dt.datetime(2020, 1, 1), dt.datetime(2035, 12, 31), timezones=st.just(dt.timezone.utc)),
+       day=st.dates(dt.date(2000, 1, 1), dt.date(2100, 12, 31)))
+def test_a_whole_day_shift_lands_on_the_uk_day(now, day):
+    """Around midnight and across summer time; the one hour the short spring day lacks (23:00 UTC) cannot land."""
+    shift = shift_to_day(now, day)
+    assert shift % dt.timedelta(days=1) == dt.timedelta(0)
+    if not (now.hour == 23 and _clocks_go_forward(day)):
+        assert (now + shift).astimezone(UK).date() == day
+
+
+def test_the_portal_today_sets_the_one_clock(app):
+    app.config["PORTAL_TODAY"] = "2021-01-20"
+    with app.app_context():
+        now, real = utcnow(), dt.datetime.now(dt.timezone.utc)
+        assert now.astimezone(UK).date() == today() == D(2021, 1, 20)
+        assert (real - now) % dt.timedelta(days=1) < dt.timedelta(seconds=5)  # whole days apart
+        assert utcnow() >= now
+    with app.app_context():
+        app.config["PORTAL_TODAY"] = "2021-06-15"
+        assert utcnow().astimezone(UK).date() == today() == D(2021, 6, 15)
+    with app.app_context():
+        app.config["PORTAL_TODAY"] = ""
+        assert abs(utcnow() - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(minutes=1)
+
+
+def test_the_frozen_clock_runs_on_past_midnight(app, monkeypatch):
+    """The shift is fixed once: the real clock passing midnight moves today() on a day, never back."""
+    real = {"now": dt.datetime(2026, 3, 10, 23, 59, tzinfo=dt.timezone.utc)}
+
+    class Clock(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return real["now"]
+
+    monkeypatch.setattr(timeutil, "dt", SimpleNamespace(**{**vars(dt), "datetime": Clock}))
+    app.config["PORTAL_TODAY"] = "2021-01-20"
+    with app.app_context():
+        before = utcnow()
+        assert today() == D(2021, 1, 20)
+        real["now"] += dt.timedelta(minutes=2)
+        assert today() == D(2021, 1, 21) and utcnow() - before == dt.timedelta(minutes=2)
