@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -56,12 +58,27 @@ def uk_date(value: dt.date | None) -> str:
 
 
 @lru_cache(maxsize=64)
-def _bank_holidays(year: int) -> frozenset[dt.date]:
-    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year))
+def _bank_holidays(year: int) -> Mapping[dt.date, str]:
+    """England and Wales bank holidays of `year`, with their names."""
+    return MappingProxyType(dict(holidays.country_holidays("GB", subdiv="ENG", years=year)))
 
 
 def is_working_day(day: dt.date) -> bool:
     return day.weekday() < 5 and day not in _bank_holidays(day.year)
+
+
+def why_not_working_day(day: dt.date) -> str | None:
+    """None for a Working Day, else a sentence naming the day and why it is not one."""
+    if day.weekday() >= 5:
+        reason = "a weekend"
+    elif day in _bank_holidays(day.year):
+        # The package calls a substitute day "Christmas Day (observed)".
+        names = [f"substitute day for {name.removesuffix(' (observed)')}" if name.endswith(" (observed)") else name
+                 for name in _bank_holidays(day.year)[day].split("; ")]
+        reason = f"a bank holiday ({'; '.join(names)})"
+    else:
+        return None
+    return f"{day:%A} {uk_date(day)} is not a Working Day: it is {reason}."
 
 
 def working_days_between(start: dt.date, end: dt.date) -> int:
@@ -86,6 +103,17 @@ def add_working_days(start: dt.date, days: int) -> dt.date:
         if is_working_day(day):
             left -= 1
     return day
+
+
+def working_day_on_or_after(day: dt.date) -> dt.date:
+    return day if is_working_day(day) else add_working_days(day, 1)
+
+
+def move_by_working_days(day: dt.date, old_anchor: dt.date, new_anchor: dt.date) -> dt.date:
+    """`day` as many Working Days from `new_anchor` as it was from `old_anchor`, always on a Working Day."""
+    # A day or an anchor that is not a Working Day counts as the next Working Day.
+    distance = working_days_between(working_day_on_or_after(old_anchor), working_day_on_or_after(day))
+    return add_working_days(working_day_on_or_after(new_anchor), distance)
 
 
 def due_phrase(due: dt.date, on: dt.date | None = None) -> str:
