@@ -11,6 +11,9 @@ import holidays
 from flask import current_app, has_app_context
 
 UK = ZoneInfo("Europe/London")
+# Dates a person may type: wide enough for any release, narrow enough that date sums cannot overflow.
+DATE_MIN = dt.date(2000, 1, 1)
+DATE_MAX = dt.date(2100, 12, 31)
 
 
 def shift_to_day(now: dt.datetime, day: dt.date) -> dt.timedelta:
@@ -55,6 +58,13 @@ def uk_time(value: dt.datetime | None) -> str:
 
 def uk_date(value: dt.date | None) -> str:
     return value.strftime("%-d %B %Y") if value else ""
+
+
+def check_date_in_range(day: dt.date, what: str = "The date") -> str | None:
+    """None when `day` lies between DATE_MIN and DATE_MAX, else the sentence to show."""
+    if DATE_MIN <= day <= DATE_MAX:
+        return None
+    return f"{what} must be between {uk_date(DATE_MIN)} and {uk_date(DATE_MAX)}"
 
 
 @lru_cache(maxsize=64)

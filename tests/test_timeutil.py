@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portal import timeutil
-from portal.timeutil import (UK, add_working_days, due_phrase, is_working_day, move_by_working_days, shift_to_day,
-                             today, uk_time, utcnow, why_not_working_day, working_days_between)
+from portal.timeutil import (UK, add_working_days, check_date_in_range, due_phrase, is_working_day,
+                             move_by_working_days, shift_to_day, today, uk_time, utcnow, why_not_working_day,
+                             working_days_between)
 
 D = dt.date
 
@@ -157,6 +158,21 @@ def test_moved_days_keep_their_distance_in_working_days(day, old, new):
     if is_working_day(day) and is_working_day(old) and is_working_day(new):
         assert working_days_between(new, moved) == working_days_between(old, day)
         assert move_by_working_days(moved, new, old) == day
+
+
+@pytest.mark.parametrize("day, problem", [
+    (D(2000, 1, 1), None), (D(2100, 12, 31), None), (D(2021, 2, 25), None),
+    (D(1999, 12, 31), "The date must be between 1 January 2000 and 31 December 2100"),
+    (D(2101, 1, 1), "The date must be between 1 January 2000 and 31 December 2100"),
+    (D(9999, 12, 31), "The date must be between 1 January 2000 and 31 December 2100"),
+])
+def test_check_date_in_range(day, problem):
+    assert check_date_in_range(day) == problem
+
+
+def test_check_date_in_range_names_the_date():
+    assert check_date_in_range(D(1, 1, 1), "The new go-live date") == \
+        "The new go-live date must be between 1 January 2000 and 31 December 2100"
 
 
 def _clocks_go_forward(day: dt.date) -> bool:
