@@ -44,7 +44,8 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     # Pages re-walk the whole audit chain this often; in between they verify only newer events.
     AUDIT_CHAIN_RECHECK_SECONDS = _int("AUDIT_CHAIN_RECHECK_SECONDS", 300)
-    # Tests and the demo freeze "today" to show a release as it stood.
+    # Tests and the demo freeze "today" to show a release as it stood: the portal's one clock (timeutil.utcnow)
+    # starts that day and runs on, so every recorded time agrees with every deadline.
     PORTAL_TODAY = os.environ.get("PORTAL_TODAY", "")
 
 

@@ -129,3 +129,22 @@ def test_timeliness_in_working_days(app):
     assert timeliness(sub) == "3 Working Days late"
     sub.submitted_at = dt.datetime(2021, 1, 27, 10, tzinfo=dt.timezone.utc)
     assert timeliness(sub) == "1 Working Day late"
+
+
+def test_evidence_submitted_on_the_portal_today_before_the_deadline_is_on_time(app, client, users, make_release):
+    """One clock: the submission is stamped on the frozen day (Wednesday 20 January), so it is before the
+    timeline's evidence date (Tuesday 26th), not years after it."""
+    from portal.evidence.services import timeliness
+    from portal.timeutil import UK, as_utc
+    app.config["PORTAL_TODAY"] = "2021-01-20"
+    release = make_release(Stage.EVIDENCE)
+    client.login(users["dcc"])
+    for n in range(1, 9):
+        client.post_form(f"/releases/{release.code}/criteria/{n}/statement", {"text": "Not needed."})
+    assert client.post_form(f"/releases/{release.code}/evidence/submit", {}).status_code == 303
+    with app.app_context():
+        sub = db.session.scalar(sa.select(EvidenceSubmission))
+        assert as_utc(sub.submitted_at).astimezone(UK).date() == dt.date(2021, 1, 20)
+        assert sub.due_on == dt.date(2021, 1, 26) and timeliness(sub) == "on time"
+    assert "DCC submitted its evidence (on time)" in client.get(f"/releases/{release.code}/audit").get_data(
+        as_text=True)

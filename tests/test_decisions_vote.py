@@ -14,6 +14,7 @@ from portal.decisions.models import Ballot, Recommendation, Vote, VoteState
 from portal.decisions.services import count_vote
 from portal.extensions import db
 from portal.releases.models import Stage
+from portal.timeutil import as_utc, utcnow
 
 
 @pytest.fixture
@@ -135,7 +136,7 @@ def test_a_ballot_after_the_close_or_the_closing_time_is_refused(app, users, ope
 
 def test_a_ballot_after_the_closing_time_is_refused(app, users, opened, panel):
     with app.app_context():
-        db.session.execute(sa.update(Vote).values(closes_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)))
+        db.session.execute(sa.update(Vote).values(closes_at=utcnow() - dt.timedelta(minutes=1)))
         db.session.commit()
     response = cast(client_for(app, panel[1]), opened.code, panel[1], "go")
     assert response.status_code == 409 and "voting time has ended" in response.get_data(as_text=True)
@@ -245,3 +246,16 @@ def test_every_vote_change_writes_one_audit_event(app, opened, panel):
     before = count(app, AuditEvent)
     cast(member, opened.code, panel[1], "go")
     assert count(app, AuditEvent) == before + 1
+
+
+def test_the_closing_time_is_judged_by_the_portal_today(app, users, review, panel):
+    """With "today" frozen at Monday 15 February 2021, 17 February is in the future and 12 February is past."""
+    app.config["PORTAL_TODAY"] = "2021-02-15"
+    assert recommend(client_for(app, users["opsg_chair"]), review.code).status_code == 303
+    chair = client_for(app, users["panel_chair"])
+    response = open_vote(chair, review.code, "12/02/2021 17:00")
+    assert response.status_code == 422 and "must be in the future" in response.get_data(as_text=True)
+    assert open_vote(chair, review.code, "17/02/2021 17:00").status_code == 303
+    with app.app_context():
+        closes_at = db.session.scalar(sa.select(Vote.closes_at))
+    assert as_utc(closes_at) == dt.datetime(2021, 2, 17, 17, tzinfo=dt.timezone.utc)

@@ -1,11 +1,15 @@
 """Working Days: weekends and England and Wales bank holidays (with substitute days) are not counted."""
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.timeutil import add_working_days, due_phrase, is_working_day, uk_time, working_days_between
+from portal import timeutil
+from portal.timeutil import (UK, add_working_days, check_date_in_range, due_phrase, is_working_day,
+                             move_by_working_days, shift_to_day, today, uk_time, utcnow, why_not_working_day,
+                             working_days_between)
 
 D = dt.date
 
@@ -99,3 +103,123 @@ def test_counting_by_weeks_agrees_with_counting_day_by_day(start, span):
     lo, hi = sorted((start, end))
     walked = sum(1 for n in range(1, (hi - lo).days + 1) if is_working_day(lo + dt.timedelta(days=n)))
     assert working_days_between(start, end) == (walked if end >= start else -walked)
+
+
+@pytest.mark.parametrize("day, sentence", [
+    (D(2021, 3, 6), "Saturday 6 March 2021 is not a Working Day: it is a weekend."),
+    (D(2021, 3, 7), "Sunday 7 March 2021 is not a Working Day: it is a weekend."),
+    (D(2021, 4, 2), "Friday 2 April 2021 is not a Working Day: it is a bank holiday (Good Friday)."),
+    (D(2021, 4, 5), "Monday 5 April 2021 is not a Working Day: it is a bank holiday (Easter Monday)."),
+    (D(2020, 12, 25), "Friday 25 December 2020 is not a Working Day: it is a bank holiday (Christmas Day)."),
+    (D(2021, 12, 25), "Saturday 25 December 2021 is not a Working Day: it is a weekend."),
+    (D(2021, 12, 27),
+     "Monday 27 December 2021 is not a Working Day: it is a bank holiday (substitute day for Christmas Day)."),
+    (D(2021, 12, 28),
+     "Tuesday 28 December 2021 is not a Working Day: it is a bank holiday (substitute day for Boxing Day)."),
+    (D(2022, 1, 3),
+     "Monday 3 January 2022 is not a Working Day: it is a bank holiday (substitute day for New Year's Day)."),
+    (D(2021, 12, 24), None),
+    (D(2021, 4, 6), None),
+])
+def test_why_not_working_day_names_the_day_and_the_reason(day, sentence):
+    assert why_not_working_day(day) == sentence
+
+
+@settings(max_examples=300, deadline=None)
+@given(day=st.dates(dt.date(2015, 1, 1), dt.date(2035, 12, 31)))
+def test_why_not_working_day_agrees_with_is_working_day(day):
+    assert (why_not_working_day(day) is None) == is_working_day(day)
+
+
+@pytest.mark.parametrize("day, old, new, moved", [
+    # Evidence 5 Working Days before a go-live moved by four weeks: 5 Working Days before the new go-live.
+    (D(2021, 2, 18), D(2021, 2, 25), D(2021, 3, 25), D(2021, 3, 18)),
+    # ...and when the new go-live follows Easter, the count steps over Good Friday and Easter Monday.
+    (D(2021, 2, 18), D(2021, 2, 25), D(2021, 4, 8), D(2021, 3, 30)),
+    # 3 Working Days after a go-live moved to Wednesday 22 December 2021 steps over Christmas and its substitutes.
+    (D(2021, 2, 2), D(2021, 1, 28), D(2021, 12, 22), D(2021, 12, 29)),
+    # A milestone on a Saturday counts as the Monday after.
+    (D(2021, 2, 20), D(2021, 2, 25), D(2021, 3, 25), D(2021, 3, 22)),
+    # The same anchor: a Working Day stays put, any other day goes to the next Working Day.
+    (D(2021, 2, 18), D(2021, 2, 25), D(2021, 2, 25), D(2021, 2, 18)),
+    (D(2020, 12, 25), D(2021, 2, 25), D(2021, 2, 25), D(2020, 12, 29)),
+])
+def test_move_by_working_days(day, old, new, moved):
+    assert move_by_working_days(day, old, new) == moved
+
+
+@settings(max_examples=200, deadline=None)
+@given(day=st.dates(dt.date(2018, 1, 1), dt.date(2028, 12, 31)),
+       old=st.dates(dt.date(2018, 1, 1), dt.date(2028, 12, 31)),
+       new=st.dates(dt.date(2018, 1, 1), dt.date(2028, 12, 31)))
+def test_moved_days_keep_their_distance_in_working_days(day, old, new):
+    moved = move_by_working_days(day, old, new)
+    assert is_working_day(moved)
+    if is_working_day(day) and is_working_day(old) and is_working_day(new):
+        assert working_days_between(new, moved) == working_days_between(old, day)
+        assert move_by_working_days(moved, new, old) == day
+
+
+@pytest.mark.parametrize("day, problem", [
+    (D(2000, 1, 1), None), (D(2100, 12, 31), None), (D(2021, 2, 25), None),
+    (D(1999, 12, 31), "The date must be between 1 January 2000 and 31 December 2100"),
+    (D(2101, 1, 1), "The date must be between 1 January 2000 and 31 December 2100"),
+    (D(9999, 12, 31), "The date must be between 1 January 2000 and 31 December 2100"),
+])
+def test_check_date_in_range(day, problem):
+    assert check_date_in_range(day) == problem
+
+
+def test_check_date_in_range_names_the_date():
+    assert check_date_in_range(D(1, 1, 1), "The new go-live date") == \
+        "The new go-live date must be between 1 January 2000 and 31 December 2100"
+
+
+def _clocks_go_forward(day: dt.date) -> bool:
+    def offset(d):
+        return dt.datetime.combine(d, dt.time(12, tzinfo=UK)).utcoffset()
+    return offset(day) > offset(day - dt.timedelta(days=1))
+
+
+@settings(max_examples=500, deadline=None)
+@given(now=st.datetimes(dt.datetime(2020, 1, 1), dt.datetime(2035, 12, 31), timezones=st.just(dt.timezone.utc)),
+       day=st.dates(dt.date(2000, 1, 1), dt.date(2100, 12, 31)))
+def test_a_whole_day_shift_lands_on_the_uk_day(now, day):
+    """Around midnight and across summer time; the one hour the short spring day lacks (23:00 UTC) cannot land."""
+    shift = shift_to_day(now, day)
+    assert shift % dt.timedelta(days=1) == dt.timedelta(0)
+    if not (now.hour == 23 and _clocks_go_forward(day)):
+        assert (now + shift).astimezone(UK).date() == day
+
+
+def test_the_portal_today_sets_the_one_clock(app):
+    app.config["PORTAL_TODAY"] = "2021-01-20"
+    with app.app_context():
+        now, real = utcnow(), dt.datetime.now(dt.timezone.utc)
+        assert now.astimezone(UK).date() == today() == D(2021, 1, 20)
+        assert (real - now) % dt.timedelta(days=1) < dt.timedelta(seconds=5)  # whole days apart
+        assert utcnow() >= now
+    with app.app_context():
+        app.config["PORTAL_TODAY"] = "2021-06-15"
+        assert utcnow().astimezone(UK).date() == today() == D(2021, 6, 15)
+    with app.app_context():
+        app.config["PORTAL_TODAY"] = ""
+        assert abs(utcnow() - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(minutes=1)
+
+
+def test_the_frozen_clock_runs_on_past_midnight(app, monkeypatch):
+    """The shift is fixed once: the real clock passing midnight moves today() on a day, never back."""
+    real = {"now": dt.datetime(2026, 3, 10, 23, 59, tzinfo=dt.timezone.utc)}
+
+    class Clock(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return real["now"]
+
+    monkeypatch.setattr(timeutil, "dt", SimpleNamespace(**{**vars(dt), "datetime": Clock}))
+    app.config["PORTAL_TODAY"] = "2021-01-20"
+    with app.app_context():
+        before = utcnow()
+        assert today() == D(2021, 1, 20)
+        real["now"] += dt.timedelta(minutes=2)
+        assert today() == D(2021, 1, 21) and utcnow() - before == dt.timedelta(minutes=2)

@@ -4,6 +4,8 @@ from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovSelect, GovSubmi
 from wtforms import DateField, SelectField, SubmitField
 from wtforms.validators import Optional, ValidationError
 
+from ..releases.forms import DateInRange
+
 
 class OptionalDateField(DateField):
     """A day/month/year date that may be left out of the query altogether."""
@@ -21,9 +23,10 @@ class TrailFilterForm(FlaskForm):
     person = SelectField("Person", widget=GovSelect(), validate_choice=True, default="")
     role = SelectField("Role", widget=GovSelect(), default="")
     kind = SelectField("Kind of event", widget=GovSelect(), default="")
-    date_from = OptionalDateField("From (UK date)", widget=GovDateInput(), format="%d %m %Y", validators=[Optional()])
+    date_from = OptionalDateField("From (UK date)", widget=GovDateInput(), format="%d %m %Y",
+                                  validators=[Optional(), DateInRange("The ‘from’ date")])
     date_to = OptionalDateField("To (UK date, inclusive)", widget=GovDateInput(), format="%d %m %Y",
-                        validators=[Optional()])
+                                validators=[Optional(), DateInRange("The ‘to’ date")])
     submit = SubmitField("Filter events", widget=GovSubmitInput())
 
     def validate_date_to(self, field):

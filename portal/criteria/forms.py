@@ -6,7 +6,7 @@ from govuk_frontend_wtf.wtforms_widgets import (GovFileInput, GovPasswordInput, 
 from wtforms import PasswordField, RadioField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, Optional
 
-from ..releases.forms import UkDateField
+from ..releases.forms import DateInRange, UkDateField
 from .models import AssessmentKind, AssessmentStatus
 
 STATUS_CHOICES = [(s.value, s.label) for s in AssessmentStatus]
@@ -32,7 +32,8 @@ class AssessmentForm(FlaskForm):
 class RequestForm(FlaskForm):
     question = StringField("What do you need from the owner?", widget=GovTextArea(),
                            validators=[InputRequired("Enter your question"), Length(max=10000)])
-    due_on = UkDateField("Answer by (optional)", description="For example, 27 3 2021", validators=[Optional()])
+    due_on = UkDateField("Answer by (optional)", description="For example, 27 3 2021",
+                         validators=[Optional(), DateInRange("The answer-by date")])
     ask = SubmitField("Ask for evidence", widget=GovSubmitInput())
 
 

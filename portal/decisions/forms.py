@@ -2,11 +2,12 @@
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxesInput, GovDateInput, GovPasswordInput, GovRadioInput,
                                                 GovSelect, GovSubmitInput, GovTextArea, GovTextInput)
-from wtforms import (DateField, HiddenField, IntegerField, PasswordField, RadioField, SelectField,
+from wtforms import (DateField, DateTimeField, HiddenField, IntegerField, PasswordField, RadioField, SelectField,
                      SelectMultipleField, StringField, SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import HiddenInput
 
+from ..releases.forms import DateInRange
 from .models import Choice, ConfirmationKind, RecommendationKind
 
 PASSWORD_HINT = "Re-enter your password to sign."
@@ -31,11 +32,27 @@ class RecommendationForm(FlaskForm):
     submit = SubmitField("Sign and record the recommendation", widget=GovSubmitInput())
 
 
+class ClosingTimeField(DateTimeField):
+    """A UK date and time typed in one box, like 17/02/2021 17:00; left empty, no time."""
+
+    widget = GovTextInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, format="%d/%m/%Y %H:%M", **kwargs)
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if valuelist and valuelist[0].strip():
+            try:
+                super().process_formdata([valuelist[0].strip()])
+            except ValueError:
+                raise ValueError("Enter a real closing time like 17/02/2021 17:00") from None
+
+
 class OpenVoteForm(FlaskForm):
-    closes_at = StringField("Closing time (optional)", widget=GovTextInput(),
-                            description="UK time, for example 17/02/2021 17:00. Leave empty to close by hand.",
-                            validators=[Optional(), Regexp(r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}$",
-                                                           message="Enter the closing time like 17/02/2021 17:00")])
+    closes_at = ClosingTimeField("Closing time (optional)",
+                                 description="UK time, for example 17/02/2021 17:00. Leave empty to close by hand.",
+                                 validators=[DateInRange("The closing time")])
     submit = SubmitField("Open the Panel vote", widget=GovSubmitInput())
 
 
@@ -94,7 +111,8 @@ class DayMonthYearField(DateField):
 
 class ReplanForm(FlaskForm):
     new_go_live = DayMonthYearField("New go-live date", widget=GovDateInput(), format="%d %m %Y",
-                            validators=[InputRequired("Enter the new go-live date as day, month and year")])
+                                    validators=[InputRequired("Enter the new go-live date as day, month and year"),
+                                                DateInRange("The new go-live date")])
     change_note = TextAreaField("Change note for the new RID version", widget=GovTextArea(),
                                 validators=[DataRequired("Enter a change note"), Length(max=5000)])
     withdraw = SelectMultipleField("Modifications to withdraw from the release", widget=GovCheckboxesInput(),

@@ -121,14 +121,9 @@ def vote_tally(code: str):
                            tally=services.count_vote(vote))
 
 
-def _parse_closing_time(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        local = dt.datetime.strptime(text.strip(), "%d/%m/%Y %H:%M")
-    except ValueError:
-        raise Invalid("Enter a real closing time like 17/02/2021 17:00") from None
-    return local.replace(tzinfo=UK).astimezone(dt.timezone.utc)
+def _parse_closing_time(local: dt.datetime | None) -> dt.datetime | None:
+    """The closing time as typed in the UK (the form has read and bounded it), in UTC."""
+    return local.replace(tzinfo=UK).astimezone(dt.timezone.utc) if local else None
 
 
 @bp.post("/releases/<code>/vote/open")

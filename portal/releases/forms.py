@@ -1,6 +1,7 @@
 """Shapes of the RID edit forms (SECAS). Choices that come from the database are filled in by the views."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -12,6 +13,7 @@ from wtforms import DateField, Field, RadioField, SelectField, SelectMultipleFie
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation, ValidationError
 
 from ..access import Role
+from ..timeutil import check_date_in_range
 from .models import MilestoneKind, ScopeStatus
 
 ROLE_CHOICES = [(r.value, r.label) for r in Role]
@@ -83,9 +85,19 @@ class UkDateField(DateField):
             super().process_formdata([" ".join(v.strip() for v in valuelist)])
         except ValueError:
             raise ValueError("Enter a real date, like 14 8 2020") from None
-        if not 2000 <= self.data.year <= 2100:
-            self.data = None
-            raise ValueError("Enter a year between 2000 and 2100")
+
+
+class DateInRange:
+    """Every typed date: between 2000 and 2100, named as `what` ("The new go-live date") in the message."""
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def __call__(self, form, field):
+        day = field.data.date() if isinstance(field.data, dt.datetime) else field.data
+        problem = day and check_date_in_range(day, self.what)
+        if problem:
+            raise ValidationError(problem)
 
 
 class DateRequired:
@@ -118,8 +130,8 @@ class RidChangeForm(FlaskForm):
 class ScopeEntryForm(RidChangeForm):
     status = RadioField("Status", widget=GovRadioInput(), choices=SCOPE_STATUS_CHOICES,
                         validators=[InputRequired("Choose the modification's status")])
-    cutoff_date = UkDateField("Decision cut-off date",
-                              description="Leave blank if not stated. For example, 14 8 2020")
+    cutoff_date = UkDateField("Decision cut-off date", description="Leave blank if not stated. For example, 14 8 2020",
+                              validators=[DateInRange("The decision cut-off date")])
     summary = TextAreaField("Summary", widget=GovTextArea(),
                             validators=_required_text("Enter a one-line summary", 2000))
     moved_to_id = SelectField("Moved to release", widget=GovSelect(), choices=[],
@@ -132,7 +144,8 @@ class ScopeEntryForm(RidChangeForm):
 
 
 class MilestoneForm(RidChangeForm):
-    due_on = UkDateField("Date", description="For example, 14 8 2020", validators=[DateRequired("Enter the date")])
+    due_on = UkDateField("Date", description="For example, 14 8 2020",
+                         validators=[DateRequired("Enter the date"), DateInRange("The date")])
     event = StringField("Event", widget=GovTextInput(), validators=_required_text("Enter the event", 300))
     notes = TextAreaField("Notes", widget=GovTextArea(), validators=[Optional(), Length(max=2000)])
     acting_role = RadioField("Who acts", widget=GovRadioInput(), choices=ROLE_CHOICES,
