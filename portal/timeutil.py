@@ -139,19 +139,3 @@ def due_phrase(due: dt.date, on: dt.date | None = None) -> str:
         return "due (non-working day passed)"
     return "1 Working Day overdue" if n == 1 else f"{n} Working Days overdue"
 
-
-def why_not_working_day(day: dt.date) -> str | None:
-    """None for a Working Day, else a sentence naming the day and why it is not one."""
-    if is_working_day(day):
-        return None
-    name = holidays.country_holidays("GB", subdiv="ENG", years=day.year).get(day)
-    why = f"it is a bank holiday ({name})" if name else "it is a weekend"
-    return f"{day.strftime('%A')} {uk_date(day)} is not a Working Day: {why}."
-
-
-def move_by_working_days(day: dt.date, old_anchor: dt.date, new_anchor: dt.date) -> dt.date:
-    """`day` moved with its anchor, keeping its distance from it in Working Days; always a Working Day."""
-    moved = add_working_days(new_anchor, working_days_between(old_anchor, day))
-    while not is_working_day(moved):
-        moved += dt.timedelta(days=1)
-    return moved
