@@ -1,4 +1,5 @@
 """Configuration classes, read from the environment."""
+import hashlib
 import os
 from pathlib import Path
 
@@ -44,6 +45,23 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     # Pages re-walk the whole audit chain this often; in between they verify only newer events.
     AUDIT_CHAIN_RECHECK_SECONDS = _int("AUDIT_CHAIN_RECHECK_SECONDS", 300)
+    # The audit chain's keys live outside the database (README, "Trust model of the audit trail"). Each setting may
+    # instead name a file holding it (AUDIT_KEY_FILE, AUDIT_KEYS_FILE, AUDIT_SIGNING_KEY_FILE); the file wins.
+    # AUDIT_KEY links new events under AUDIT_KEY_ID; AUDIT_KEYS, a JSON object {"id": "key"}, keeps retired keys
+    # so the events they linked still verify.
+    AUDIT_KEY = os.environ.get("AUDIT_KEY")
+    AUDIT_KEY_FILE = os.environ.get("AUDIT_KEY_FILE")
+    AUDIT_KEY_ID = os.environ.get("AUDIT_KEY_ID", "1")
+    AUDIT_KEYS = os.environ.get("AUDIT_KEYS", "")
+    AUDIT_KEYS_FILE = os.environ.get("AUDIT_KEYS_FILE")
+    # The Ed25519 key that signs checkpoints (64 hex digits or a PEM), and retired keys' public halves (hex).
+    AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY")
+    AUDIT_SIGNING_KEY_FILE = os.environ.get("AUDIT_SIGNING_KEY_FILE")
+    AUDIT_SIGNING_OLD_PUBLIC_KEYS = os.environ.get("AUDIT_SIGNING_OLD_PUBLIC_KEYS", "")
+    # Every signed checkpoint is also appended here: put it where the database's users cannot write.
+    AUDIT_WITNESS_PATH = os.environ.get("AUDIT_WITNESS_PATH") or str(INSTANCE_DIR / "audit-witness.jsonl")
+    # A checkpoint every this many events (and at every Panel decision): a cut shorter than this can go unseen.
+    AUDIT_CHECKPOINT_EVERY = _int("AUDIT_CHECKPOINT_EVERY", 100)
     # Tests and the demo freeze "today" to show a release as it stood: the portal's one clock (timeutil.utcnow)
     # starts that day and runs on, so every recorded time agrees with every deadline.
     PORTAL_TODAY = os.environ.get("PORTAL_TODAY", "")
@@ -54,6 +72,8 @@ class DevelopmentConfig(Config):
 
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     SESSION_COOKIE_SECURE = False
+    AUDIT_KEY = os.environ.get("AUDIT_KEY", "dev-only-audit-key-not-secret-0000")
+    AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY", hashlib.sha256(b"dev-only-signing-key").hexdigest())
 
 
 class TestConfig(Config):
@@ -66,6 +86,14 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = True
     PASSWORD_HASH_CHEAP = True
     AUDIT_CHAIN_RECHECK_SECONDS = 0  # every page check walks the whole chain
+    # Fixed keys, whatever the environment says.
+    AUDIT_KEY = "test-only-audit-key-not-secret-000"
+    AUDIT_KEY_FILE = AUDIT_KEYS_FILE = AUDIT_SIGNING_KEY_FILE = None
+    AUDIT_KEY_ID = "1"
+    AUDIT_KEYS = {}
+    AUDIT_SIGNING_KEY = hashlib.sha256(b"test-only-signing-key").hexdigest()
+    AUDIT_SIGNING_OLD_PUBLIC_KEYS = ""
+    AUDIT_WITNESS_PATH = ""  # none unless a test names one (tests/conftest.py gives each test its own)
     LOGIN_MAX_FAILURES = 5
 
 

@@ -32,7 +32,8 @@ from config import TestConfig  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.access import Role  # noqa: E402
 from portal.audit.models import GENESIS_HASH, AuditEvent  # noqa: E402
-from portal.audit.services import _digest  # noqa: E402  (the chain's own hash, so the chain verifies)
+from portal.audit.keys import audit_keys  # noqa: E402
+from portal.audit.services import link_hash  # noqa: E402  (the chain's own hash, so the chain verifies)
 from portal.auth.models import User  # noqa: E402
 from portal.auth.services import hash_password  # noqa: E402
 from portal.criteria.models import Assessment  # noqa: E402
@@ -228,13 +229,15 @@ class Builder:
 
 
 def chain_events(events: list[dict], head_id: int, head_hash: str) -> list[dict]:
-    """Give each event its id and hashes, computed as record_event does (AuditEvent.canonical + _digest)."""
+    """Give each event its id and hashes, computed as record_event does (AuditEvent.canonical + link_hash)."""
     events.sort(key=lambda e: e["occurred_at"])
+    keys = audit_keys()
     prev_hash, out = head_hash, []
     for i, values in enumerate(events, start=head_id + 1):
         values["details"] = json.loads(json.dumps(values["details"], default=str))
-        event = AuditEvent(id=i, prev_hash=prev_hash, **values)
-        values.update(id=i, prev_hash=prev_hash, hash=_digest(prev_hash, event.canonical()))
+        event = AuditEvent(id=i, prev_hash=prev_hash, key_id=keys.key_id, **values)
+        values.update(id=i, prev_hash=prev_hash, key_id=keys.key_id,
+                      hash=link_hash(prev_hash, event.canonical(), keys.hmac_keys[keys.key_id]))
         prev_hash = values["hash"]
         out.append(values)
     return out

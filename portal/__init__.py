@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 from werkzeug.exceptions import HTTPException
 
 from . import access, timeutil
+from .audit import keys as audit_keys
 from .evidence.storage import UploadRequest
 from .extensions import csrf, db, htmx, login_manager, migrate
 
@@ -27,6 +28,7 @@ def create_app(config_class) -> Flask:
     app.config.from_object(config_class)
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set outside development and tests")
+    audit_keys.init_app(app)
     app.jinja_loader = ChoiceLoader([
         FileSystemLoader(app.root_path + "/../templates"),
         PrefixLoader({

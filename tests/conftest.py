@@ -85,7 +85,8 @@ def db_url(tmp_path) -> str:
 @pytest.fixture
 def app_config(tmp_path, db_url) -> dict:
     """Settings a test may change before the app is built."""
-    return {"SQLALCHEMY_DATABASE_URI": db_url, "UPLOAD_FOLDER": str(tmp_path / "evidence")}
+    return {"SQLALCHEMY_DATABASE_URI": db_url, "UPLOAD_FOLDER": str(tmp_path / "evidence"),
+            "AUDIT_WITNESS_PATH": str(tmp_path / "audit-witness.jsonl")}
 
 
 @pytest.fixture

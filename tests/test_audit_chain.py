@@ -84,12 +84,14 @@ def test_an_edited_actor_is_detected(app, chain):
 
 
 def test_an_edit_that_recomputes_its_own_hash_breaks_the_next_link(app, chain):
+    """Even with the audit key (tests/test_audit_tamper.py: without it, the edited event itself fails)."""
     _drop_triggers(app)
     with app.app_context():
         event = db.session.get(AuditEvent, 3)
         content = event.canonical() | {"summary": "Forged"}
-        from portal.audit.services import _digest
-        forged_hash = _digest(event.prev_hash, content)
+        from portal.audit.keys import audit_keys
+        from portal.audit.services import link_hash
+        forged_hash = link_hash(event.prev_hash, content, audit_keys().hmac_keys[event.key_id])
     _sql(app, "UPDATE audit_event SET summary = 'Forged', hash = :h WHERE id = 3", params={"h": forged_hash})
     code, output = _verify(app)
     assert code == 1 and "BROKEN at event 4" in output and "does not follow" in output

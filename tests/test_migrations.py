@@ -1,6 +1,7 @@
 """The migrations build the models' schema from empty, match the models exactly, and tear down to empty."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades_to_empty(empty_app
 
     _flask_db(empty_app, "upgrade")
     assert _tables(empty_app) == set(db.metadata.tables), "upgrade did not create every model's table"
-    assert _triggers(empty_app) == _expected_triggers(empty_app), "the audit_event triggers are missing"
+    assert _triggers(empty_app) == _expected_triggers(empty_app), "the audit triggers are missing"
 
     # No drift: the models and the migrated schema agree (run `make migration` if this fails).
     _flask_db(empty_app, "check")
@@ -58,11 +59,11 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades_to_empty(empty_app
     assert _triggers(empty_app) == set()
 
 
-def _expected_triggers(app) -> set[str]:
+def _expected_triggers(app, tables=("audit_event", "audit_checkpoint")) -> set[str]:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            return {"audit_event_no_update", "audit_event_no_delete"}
-        return {"audit_event_append_only"}
+            return {f"{t}_no_{verb}" for t in tables for verb in ("update", "delete")}
+        return {f"{t}_append_only" for t in tables}
 
 
 def test_audit_events_are_append_only_after_migrating(empty_app):
@@ -79,4 +80,37 @@ def test_audit_events_are_append_only_after_migrating(empty_app):
             db.session.execute(sa.text("DELETE FROM audit_event"))
         db.session.rollback()
         db.session.remove()
+    _flask_db(empty_app, "downgrade", "base")
+
+
+def test_events_from_before_keys_still_verify_and_the_downgrade_keeps_the_event_triggers(empty_app):
+    """0005 keys the chain: older events keep their SHA-256 links, the first keyed event follows them."""
+    from types import SimpleNamespace
+
+    from portal.audit.models import GENESIS_HASH, canonical_content
+    from portal.audit.services import link_hash, record_event, verify_audit
+
+    _flask_db(empty_app, "upgrade", "0003")
+    with empty_app.app_context(), db.engine.begin() as conn:
+        prev_hash = GENESIS_HASH
+        for n in (1, 2):
+            columns = dict(id=n, occurred_at=dt.datetime(2026, 11, 1, 9, n, tzinfo=dt.timezone.utc),
+                           actor_id=None, actor_name="System", actor_role=None, on_behalf_of_id=None,
+                           action="test.legacy", object_type=None, object_id=None, release_id=None,
+                           summary=f"Before keys {n}", details={})
+            digest = link_hash(prev_hash, canonical_content(SimpleNamespace(**columns, key_id=None)), None)
+            # Core, naming the columns revision 0003 has (the model's key_id is not there yet).
+            conn.execute(db.metadata.tables["audit_event"].insert().values(**columns, prev_hash=prev_hash,
+                                                                           hash=digest))
+            prev_hash = digest
+    _flask_db(empty_app, "upgrade")
+    assert _triggers(empty_app) == _expected_triggers(empty_app)
+    with empty_app.app_context():
+        record_event(None, "test.event", "The first keyed event")
+        db.session.commit()
+        report = verify_audit()
+        assert report.ok and report.checked == 3 and report.witnessed == 3, report
+        db.session.remove()
+    _flask_db(empty_app, "downgrade", "0004")
+    assert _triggers(empty_app) == _expected_triggers(empty_app, tables=("audit_event",))
     _flask_db(empty_app, "downgrade", "base")

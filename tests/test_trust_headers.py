@@ -120,7 +120,8 @@ def test_session_cookie_is_httponly_and_lax(client, users):
 def test_production_session_cookie_is_secure(tmp_path, db_url, make_user):
     production = type("Production", (Config,), {
         "SECRET_KEY": "production-test", "SQLALCHEMY_DATABASE_URI": db_url,
-        "UPLOAD_FOLDER": str(tmp_path / "evidence")})
+        "UPLOAD_FOLDER": str(tmp_path / "evidence"), "AUDIT_KEY": "production-test-audit-key-0000000000",
+        "AUDIT_SIGNING_KEY": "44" * 32, "AUDIT_WITNESS_PATH": str(tmp_path / "audit-witness.jsonl")})
     app = create_app(production)
     with app.app_context():
         db.create_all()

@@ -1,10 +1,11 @@
-"""`flask audit verify`: check the whole chain and name the first broken event."""
+"""`flask audit verify`: check the whole chain, its signed checkpoints and the witness; name the first problem."""
+import json
 import sys
 
 import click
 from flask.cli import with_appcontext
 
-from .services import verify_chain
+from .services import NotAPack, verify_audit
 
 
 @click.group("audit", help="The audit trail.")
@@ -13,13 +14,31 @@ def audit_cli():
 
 
 @audit_cli.command("verify")
+@click.option("--pack", "pack_file", type=click.File("r", encoding="utf-8"),
+              help="Also check the database against this exported decision pack (JSON).")
 @with_appcontext
-def verify():
-    """Check every event's link and content; exit 1 at the first broken one."""
-    report = verify_chain()
+def verify(pack_file):
+    """Check every event's link, key and content against the signed checkpoints; exit 1 at the first problem."""
+    pack = None
+    if pack_file:
+        try:
+            pack = json.load(pack_file)
+        except ValueError as err:
+            raise click.ClickException(f"{pack_file.name} is not JSON: {err}") from None
+    try:
+        report = verify_audit(pack)
+    except NotAPack as err:
+        raise click.ClickException(f"{pack_file.name} is not a decision pack ({err}).") from None
+    for note in report.notes:
+        click.echo(f"Note: {note}.", err=True)
     if report.ok:
-        click.echo(f"Audit chain verified: {report.checked} events, head {report.head_hash}.")
+        checkpoint = (f"; the newest signed checkpoint covers {report.witnessed} events" if report.witnessed
+                      else "; no signed checkpoint yet")
+        click.echo(f"Audit chain verified: {report.checked} events, head {report.head_hash}{checkpoint}.")
         return
-    click.echo(f"Audit chain BROKEN at event {report.first_broken_id}: {report.problem}. "
-               f"{report.checked} events before it verify.", err=True)
+    if report.first_broken_id is None:
+        click.echo(f"Audit chain BROKEN: {report.problem}.", err=True)
+    else:
+        click.echo(f"Audit chain BROKEN at event {report.first_broken_id}: {report.problem}. "
+                   f"{report.checked} events before it verify.", err=True)
     sys.exit(1)

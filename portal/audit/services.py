@@ -1,27 +1,64 @@
-"""Writing and verifying the audit chain. `record_event` is called by every service that changes state."""
+"""Writing and verifying the audit chain. `record_event` is called by every service that changes state.
+
+Each event's hash is an HMAC-SHA-256, under an audit key kept out of the database, of the hash before it and the
+event's content: a database writer can neither forge an event nor rehash a chain they changed. A chain cut short
+still verifies link by link, so the portal also signs checkpoints (the chain's length and head hash) with its
+Ed25519 key, at the first keyed event, every AUDIT_CHECKPOINT_EVERY events and at each Panel decision, into the
+database and, once the transaction has committed, into the witness file outside it (portal/audit/witness.py).
+"""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 
 from ..extensions import db
 from ..timeutil import utcnow
-from .models import GENESIS_HASH, AuditEvent, canonical_content
+from . import witness
+from .keys import AuditKeys, audit_keys
+from .models import GENESIS_HASH, AuditCheckpoint, AuditEvent, canonical_content
+
+log = logging.getLogger("portal")
 
 # One advisory-lock key for the chain head on PostgreSQL (SQLite serialises writers already).
 _CHAIN_LOCK_KEY = 0x5EC0A0D17
+# Actions signed into a checkpoint as soon as they are recorded, whatever the interval.
+CHECKPOINT_ACTIONS = frozenset({"decision.recorded"})
+# session.info key: the transaction's checkpoints, each with its witness line, to write once it commits.
+_WITNESS_PENDING = "audit_witness_pending"
+_SIGNED_PREFIX = b"sec-release-portal audit checkpoint\n"
+
+# Chain length -> (the head hash there, who records it): what signed checkpoints and packs say the chain was.
+Anchors = dict[int, tuple[str, str]]
 
 
-def _digest(prev_hash: str, content: dict[str, Any]) -> str:
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+def link_hash(prev_hash: str, content: dict[str, Any], key: bytes | None) -> str:
+    """An event's hash: HMAC-SHA-256 of the hash before it and its content (plain SHA-256 for events before keys)."""
+    message = (prev_hash + json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)).encode()
+    return hmac.digest(key, message, "sha256").hex() if key else hashlib.sha256(message).hexdigest()
+
+
+def checkpoint_message(record: dict[str, Any]) -> bytes:
+    """The bytes a checkpoint's signature covers."""
+    signed = {k: record[k] for k in ("length", "head_hash", "reason", "signed_at", "signer")}
+    return _SIGNED_PREFIX + json.dumps(signed, sort_keys=True, separators=(",", ":")).encode()
+
+
+def signed_by_portal(record: dict[str, Any], keys: AuditKeys | None = None) -> bool:
+    """Whether a checkpoint (from the witness, the database or a pack) carries a good signature by a portal key."""
+    try:
+        return (keys or audit_keys()).verify(record["signer"], checkpoint_message(record), record["signature"])
+    except (KeyError, TypeError):
+        return False
 
 
 def _lock_chain() -> None:
@@ -31,6 +68,14 @@ def _lock_chain() -> None:
 
 def chain_head() -> AuditEvent | None:
     return db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+
+
+def latest_checkpoint() -> dict[str, Any] | None:
+    """The newest signed checkpoint with the public key that verifies it, for the decision pack."""
+    checkpoint = db.session.scalar(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.length.desc()).limit(1))
+    if checkpoint is None:
+        return None
+    return checkpoint.record() | {"public_key": audit_keys().public_key(checkpoint.signer)}
 
 
 def record_event(
@@ -49,6 +94,7 @@ def record_event(
 
     `actor` is a User, or None for the system (CLI, reminders).
     """
+    keys = audit_keys()
     _lock_chain()
     head = chain_head()
     prev_hash = head.hash if head else GENESIS_HASH
@@ -71,11 +117,63 @@ def record_event(
         summary=summary,
         details=json.loads(json.dumps(payload, default=str)),
         prev_hash=prev_hash,
+        key_id=keys.key_id,
     )
-    event.hash = _digest(prev_hash, event.canonical())
+    event.hash = link_hash(prev_hash, event.canonical(), keys.hmac_keys[keys.key_id])
     db.session.add(event)
+    reason = _checkpoint_reason(event, head)
+    if reason:
+        _sign_checkpoint(event, reason, keys)
     db.session.flush()
     return event
+
+
+def _checkpoint_reason(event: AuditEvent, head: AuditEvent | None) -> str | None:
+    if head is None or head.key_id is None:
+        return "start"  # the first keyed event: from here on even a chain emptied altogether shows
+    if event.action in CHECKPOINT_ACTIONS:
+        return "decision"
+    every = current_app.config["AUDIT_CHECKPOINT_EVERY"]
+    return "interval" if every and event.id % every == 0 else None
+
+
+def _sign_checkpoint(event: AuditEvent, reason: str, keys: AuditKeys) -> None:
+    """Sign the chain with `event` at its head, in the caller's transaction; the witness gets it at commit."""
+    checkpoint = AuditCheckpoint(length=event.id, head_hash=event.hash, reason=reason,
+                                 signed_at=utcnow().replace(microsecond=0), signer=keys.signer)
+    checkpoint.signature = keys.sign(checkpoint_message(checkpoint.record()))
+    db.session.add(checkpoint)
+    db.session.info.setdefault(_WITNESS_PENDING, []).append((checkpoint, checkpoint.record()))
+
+
+def _write_witness(session: so.Session) -> None:
+    # Only after the outermost commit, so a rolled-back transaction never leaves a line claiming events that do not
+    # exist; a savepoint rolled back inside it has taken its checkpoints out of the session.
+    if session.in_nested_transaction():
+        return
+    pending = session.info.pop(_WITNESS_PENDING, None)
+    path = current_app.config["AUDIT_WITNESS_PATH"]
+    records = [record for checkpoint, record in pending or () if checkpoint in session]
+    if not records or not path:
+        return
+    try:
+        witness.append(path, records)
+    except OSError as err:
+        # The events are committed either way; `flask audit verify` notes the checkpoints the witness lacks.
+        log.error("audit witness not written", extra={"reason": f"{path}: {err}"})
+
+
+def _forget(session: so.Session, transaction: so.SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WITNESS_PENDING, None)
+
+
+sa.event.listen(db.session, "after_commit", _write_witness)
+sa.event.listen(db.session, "after_transaction_end", _forget)
+
+
+class NotAPack(Exception):
+    """The file given as a decision pack does not have a pack's record of the chain."""
 
 
 @dataclass
@@ -85,57 +183,164 @@ class ChainReport:
     head_hash: str
     first_broken_id: int | None = None
     problem: str = ""
+    witnessed: int = 0  # the longest signed length the chain was held against
+    notes: list[str] = field(default_factory=list)
 
 
-def verify_chain(after: tuple[int, str] | None = None) -> ChainReport:
-    """Walk the chain in id order (from the start, or after a verified (id, hash)); name the first bad event."""
+def verify_chain(after: tuple[int, str] | None = None, anchors: Anchors | None = None) -> ChainReport:
+    """Walk the chain in id order (from the start, or after a verified (id, hash)); name the first bad event.
+
+    Every event must verify under its audit key; at each of `anchors` the event must be the one recorded there,
+    and the chain must be at least as long as the longest of them.
+    """
+    anchors = anchors or {}
+    hmac_keys = audit_keys().hmac_keys
     last_id, prev_hash = after or (0, GENESIS_HASH)
-    checked, expected_id = last_id, last_id + 1
+    checked, expected_id, keyed = last_id, last_id + 1, False
     # Plain column rows, not ORM objects: the walk reads every event and must stay cheap.
     query = (sa.select(*AuditEvent.__table__.c).where(AuditEvent.id > last_id).order_by(AuditEvent.id)
              .execution_options(yield_per=2000))
     for event in db.session.execute(query):
         if event.id != expected_id:
             return ChainReport(False, checked, prev_hash, expected_id, f"event {expected_id} is missing")
+        problem = ""
         if event.prev_hash != prev_hash:
-            return ChainReport(False, checked, prev_hash, event.id, "does not follow the event before it")
-        if _digest(event.prev_hash, canonical_content(event)) != event.hash:
-            return ChainReport(False, checked, prev_hash, event.id, "its content was changed after it was written")
+            problem = "does not follow the event before it"
+        elif event.key_id is None and keyed:
+            # Unkeyed events are those from before keys: none can follow a keyed one.
+            problem = "it has no audit key, yet follows keyed events: the portal did not write it"
+        elif event.key_id is not None and event.key_id not in hmac_keys:
+            problem = f"it is linked under audit key id {event.key_id!r}, which is not configured (AUDIT_KEYS)"
+        elif not hmac.compare_digest(
+                link_hash(event.prev_hash, canonical_content(event), hmac_keys.get(event.key_id)), event.hash):
+            problem = "its content was changed after it was written, or the portal did not write it"
+        elif event.id in anchors and anchors[event.id][0] != event.hash:
+            problem = f"it is not the event {anchors[event.id][1]} records at this point"
+        if problem:
+            return ChainReport(False, checked, prev_hash, event.id, problem)
+        keyed = keyed or event.key_id is not None
         prev_hash, checked, expected_id = event.hash, checked + 1, expected_id + 1
-    return ChainReport(True, checked, prev_hash)
+    longest = max(anchors, default=0)
+    if longest > checked:
+        return ChainReport(False, checked, prev_hash, checked + 1,
+                           f"{anchors[longest][1]} records {longest} events; the database holds {checked}")
+    return ChainReport(True, checked, prev_hash, witnessed=longest)
 
 
-# Per process and database: the newest event a full walk verified, and when that walk ran.
-_checkpoints: dict[str, tuple[float, int, str]] = {}
-_checkpoints_lock = threading.Lock()
+def _unverifiable(problem: str) -> ChainReport:
+    return ChainReport(False, 0, GENESIS_HASH, None, problem)
+
+
+def verify_audit(pack: dict[str, Any] | None = None) -> ChainReport:
+    """Everything `flask audit verify` checks: every event under its key, against every signed checkpoint in the
+    witness and in the database, and a decision pack's record of the chain.
+
+    The events are streamed; the checkpoints are few (one per AUDIT_CHECKPOINT_EVERY events or decision).
+    """
+    keys = audit_keys()
+    anchors: Anchors = {}
+    path = current_app.config["AUDIT_WITNESS_PATH"]
+    witnessed = set()
+    # The witness first: it is outside the database, so where the two disagree the witness is believed.
+    try:
+        for number, record in witness.records(path) if path else ():
+            if record is None or not signed_by_portal(record, keys):
+                return _unverifiable(f"line {number} of the witness {path} is not a checkpoint the portal signed")
+            anchors.setdefault(record["length"], (record["head_hash"], "the witness"))
+            witnessed.add(record["length"])
+    except OSError as err:
+        return _unverifiable(f"the witness {path} cannot be read ({err.strerror})")
+    if pack is not None:
+        problem = _pack_anchors(pack, anchors, keys)
+        if problem:
+            return _unverifiable(problem)
+    unwitnessed = []
+    for checkpoint in db.session.scalars(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.length)):
+        if not signed_by_portal(checkpoint.record(), keys):
+            return _unverifiable(f"the database's checkpoint of {checkpoint.length} events has a bad signature: "
+                                 "the portal did not sign it")
+        anchors.setdefault(checkpoint.length, (checkpoint.head_hash, "a signed checkpoint in the database"))
+        if path and checkpoint.length not in witnessed:
+            unwitnessed.append(checkpoint.length)
+    report = verify_chain(anchors=anchors)
+    if unwitnessed:
+        report.notes.append(f"the witness {path} lacks {len(unwitnessed)} of the database's signed checkpoints (the "
+                            f"newest of {unwitnessed[-1]} events): a witness write failed, or the witness was "
+                            "replaced")
+    return report
+
+
+def _pack_anchors(pack: dict[str, Any], anchors: Anchors, keys: AuditKeys) -> str:
+    """Add what a decision pack records of the chain to `anchors`; the problem if its checkpoint is not signed."""
+    try:
+        chain = pack["audit_chain"]
+        checkpoint = chain.get("checkpoint")
+        if checkpoint and not signed_by_portal(checkpoint, keys):
+            return "the pack's checkpoint has a bad signature: the portal did not sign it"
+        if checkpoint:
+            anchors.setdefault(checkpoint["length"], (checkpoint["head_hash"], "the pack's signed checkpoint"))
+        if chain["verified"] and chain["events"]:
+            anchors.setdefault(int(chain["events"]), (chain["head_hash"], "the pack"))
+        for event in pack["audit_trail"]:
+            anchors.setdefault(int(event["id"]), (event["hash"], "the pack"))
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        raise NotAPack(f"{type(err).__name__}: {err}") from None
+    return ""
+
+
+def _witness_anchor() -> tuple[Anchors, str]:
+    """The witness's newest checkpoint as an anchor (its last line only), or the problem with it."""
+    path = current_app.config["AUDIT_WITNESS_PATH"]
+    if not path:
+        return {}, ""
+    try:
+        record = witness.last(path)
+    except OSError as err:
+        return {}, f"the witness cannot be read ({err.strerror})"
+    except ValueError:
+        record = {}
+    if record is None:
+        return {}, ""
+    if not signed_by_portal(record):
+        return {}, "the witness's newest line is not a checkpoint the portal signed"
+    return {record["length"]: (record["head_hash"], "the witness")}, ""
+
+
+# Per process and database: the head of the chain as the last walk verified it, and when the last full walk ran.
+_walks: dict[str, tuple[float, int, str]] = {}
+_walks_lock = threading.Lock()
 
 
 def chain_status() -> ChainReport:
     """The chain's state for the pages: a full walk every AUDIT_CHAIN_RECHECK_SECONDS, else only newer events.
 
-    Between full walks, events after the checkpoint are verified and the checkpoint event must still hold
-    its hash; an edit further back shows at the next full walk (and always in `flask audit verify`).
+    Between full walks, events after the last verified head are verified and that event must still hold its hash;
+    an edit further back shows at the next full walk (and always in `flask audit verify`). Every check holds the
+    chain against the witness's newest checkpoint, so a chain cut short behind it shows at once.
     """
+    anchors, problem = _witness_anchor()
+    if problem:
+        return _unverifiable(problem)
     interval = current_app.config.get("AUDIT_CHAIN_RECHECK_SECONDS", 300)
     key = str(db.engine.url)
-    with _checkpoints_lock:
-        checkpoint = _checkpoints.get(key)
-    if checkpoint and time.monotonic() - checkpoint[0] < interval:
-        walked_at, last_id, last_hash = checkpoint
+    with _walks_lock:
+        walk = _walks.get(key)
+    if walk and time.monotonic() - walk[0] < interval:
+        walked_at, last_id, last_hash = walk
         row = db.session.execute(sa.select(AuditEvent.prev_hash, AuditEvent.hash)
                                  .where(AuditEvent.id == last_id)).first()
         if row is not None and row.hash == last_hash:
-            # Re-walk from the checkpoint event itself, so an edit to it shows too.
-            report = verify_chain(after=(last_id - 1, row.prev_hash))
+            # Re-walk from the last verified head itself, so an edit to it shows too.
+            report = verify_chain(after=(last_id - 1, row.prev_hash), anchors=anchors)
             if report.ok:
-                with _checkpoints_lock:
-                    _checkpoints[key] = (walked_at, report.checked, report.head_hash)
+                with _walks_lock:
+                    _walks[key] = (walked_at, report.checked, report.head_hash)
             return report
     walked_at = time.monotonic()
-    report = verify_chain()
-    with _checkpoints_lock:
+    report = verify_chain(anchors=anchors)
+    with _walks_lock:
         if report.ok:
-            _checkpoints[key] = (walked_at, report.checked, report.head_hash)
+            _walks[key] = (walked_at, report.checked, report.head_hash)
         else:
-            _checkpoints.pop(key, None)
+            _walks.pop(key, None)
     return report

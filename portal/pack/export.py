@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..audit.models import AuditEvent
-from ..audit.services import chain_status
+from ..audit.services import chain_status, latest_checkpoint
 from ..auth.models import User
 from ..criteria.models import Assessment, EvidenceRequest
 from ..decisions.models import (Ballot, Choice, Decision, GoLiveConfirmation, ReassessmentMark, Recommendation, Vote,
@@ -145,8 +145,9 @@ def build_pack(release: Release) -> dict[str, Any]:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "exported_at": _t(utcnow()),
+        # The signed checkpoint lets `flask audit verify --pack` find a database cut short since the export.
         "audit_chain": {"verified": chain.ok, "events": chain.checked, "head_hash": chain.head_hash,
-                        "first_broken_id": chain.first_broken_id},
+                        "first_broken_id": chain.first_broken_id, "checkpoint": latest_checkpoint()},
         "release": {"code": release.code, "name": release.name, "stage": str(release.stage),
                     "planned_go_live": _d(release.planned_go_live), "sec_version": release.sec_version,
                     "created_at": _t(release.created_at)},
