@@ -12,10 +12,31 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from werkzeug.exceptions import HTTPException
 
-from . import access, timeutil
-from .audit import keys as audit_keys
+from . import access, database, models, security, timeutil  # noqa: F401  (models: every table, for the metadata)
+from .audit import keys as audit_keys, services as audit_services
+from .auth import gates
 from .evidence.storage import UploadRequest
 from .extensions import csrf, db, htmx, login_manager, migrate
+from .ops import logs
+from .releases import rid_live
+from .audit.cli import audit_cli
+from .audit.views import bp as audit_bp
+from .auth.cli import users_cli
+from .auth.totp_views import bp as totp_bp
+from .auth.views import bp as auth_bp
+from .calendar.views import bp as calendar_bp
+from .criteria.views import bp as criteria_bp
+from .decisions.views import bp as decisions_bp
+from .evidence.cli import clean_uploads
+from .evidence.views import bp as evidence_bp
+from .notifications.cli import deliver_mail, send_reminders_command
+from .notifications.views import bp as notifications_bp
+from .ops.cli import backup_command, restore_command
+from .ops.views import bp as ops_bp
+from .pack.cli import import_pack_command
+from .pack.views import bp as pack_bp
+from .releases.cli import portal_cli
+from .releases.views import bp as releases_bp
 
 log = logging.getLogger("portal")
 
@@ -44,11 +65,12 @@ def create_app(config_class) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
 
-    from . import database, security
-    from .auth import gates
     database.init_app(app)
     security.init_app(app)
     gates.init_app(app)  # after security: an idle session is signed out before any gate
+    audit_services.init_app(app)
+    rid_live.init_app(app)
+    logs.init_app(app)
 
     _register_blueprints(app)
     _register_template_helpers(app)
@@ -58,17 +80,6 @@ def create_app(config_class) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .audit.views import bp as audit_bp
-    from .auth.views import bp as auth_bp
-    from .criteria.views import bp as criteria_bp
-    from .decisions.views import bp as decisions_bp
-    from .evidence.views import bp as evidence_bp
-    from .ops.views import bp as ops_bp
-    from .auth.totp_views import bp as totp_bp
-    from .releases.views import bp as releases_bp
-    from .notifications.views import bp as notifications_bp
-    from .calendar.views import bp as calendar_bp
-    from .pack.views import bp as pack_bp
 
     for bp in (auth_bp, totp_bp, releases_bp, evidence_bp, criteria_bp, decisions_bp, audit_bp, ops_bp,
                notifications_bp, calendar_bp, pack_bp):
@@ -153,13 +164,6 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from .audit.cli import audit_cli
-    from .evidence.cli import clean_uploads
-    from .auth.cli import users_cli
-    from .ops.cli import backup_command, restore_command
-    from .notifications.cli import deliver_mail, send_reminders_command
-    from .pack.cli import import_pack_command
-    from .releases.cli import portal_cli
 
     portal_cli.add_command(backup_command)
     portal_cli.add_command(restore_command)

@@ -73,11 +73,6 @@ def roles_required(*roles: Role, admin: bool = False) -> Callable:
     return decorator
 
 
-def login_required_any(view):
-    """Any logged-in user, whatever the role (account pages)."""
-    return roles_required(*Role)(view)
-
-
 def public(view):
     """Mark a view as open to everyone, logged in or not."""
     view.allowed_roles = None

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from flask import Flask, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
+from .auth.models import User
 from .extensions import db, htmx, login_manager
 
 
@@ -72,8 +73,6 @@ def _date_input_tolerates_any_parts() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from .auth.models import User
-
     _only_declared_files()
     _date_input_tolerates_any_parts()
 

@@ -168,8 +168,11 @@ def _forget(session: so.Session, transaction: so.SessionTransaction) -> None:
         session.info.pop(_WITNESS_PENDING, None)
 
 
-sa.event.listen(db.session, "after_commit", _write_witness)
-sa.event.listen(db.session, "after_transaction_end", _forget)
+def init_app(app) -> None:
+    """Write each committed checkpoint to the witness (named in create_app)."""
+    for identifier, listener in (("after_commit", _write_witness), ("after_transaction_end", _forget)):
+        if not sa.event.contains(db.session, identifier, listener):  # the session is shared by every app
+            sa.event.listen(db.session, identifier, listener)
 
 
 class NotAPack(Exception):

@@ -15,6 +15,7 @@ from ..audit.services import record_event
 from ..extensions import db
 from ..timeutil import as_utc, utcnow
 from .models import LoginAttempt, User
+from .totp_models import TotpCredential
 
 _STRONG = PasswordHasher()
 # Tests hash hundreds of passwords; the cheapest profile keeps them fast (hashes record their own
@@ -144,9 +145,6 @@ def authenticate(email: str, password: str, remote_addr: str, *, max_failures: i
     ok = user is not None and check_password(user, password) and user.active
     db.session.add(LoginAttempt(email=email, remote_addr=remote_addr[:64], succeeded=ok))
     if ok:
-        # Imported here: the two-factor module builds on this one.
-        from .totp import is_enrolled
-
         if is_enrolled(user):  # signed in only once the code is right (totp.verify_second_factor)
             record_event(user, "auth.password_accepted", f"{user.name} entered the right password; "
                          "the two-factor code comes next", obj=user)
@@ -156,6 +154,11 @@ def authenticate(email: str, password: str, remote_addr: str, *, max_failures: i
     record_event(None, "auth.login_failed", f"Failed sign-in for {email}", email=email,
                  remote_addr=remote_addr[:64])
     return None, False
+
+
+def is_enrolled(user: User) -> bool:
+    """The user has a second factor set up (portal/auth/totp.py builds on this module)."""
+    return db.session.scalar(sa.select(TotpCredential.id).where(TotpCredential.user_id == user.id)) is not None
 
 
 def record_logout(user: User) -> None:

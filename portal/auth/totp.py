@@ -15,7 +15,7 @@ from ..extensions import db
 from ..notifications.services import notify
 from ..timeutil import utcnow
 from .models import LoginAttempt, User
-from .services import check_password
+from .services import check_password, is_enrolled  # noqa: F401  (is_enrolled: part of this module's interface)
 from .totp_models import RecoveryCode, TotpCredential, TwoFactorRole
 
 ISSUER = "SEC Release Portal"
@@ -47,10 +47,6 @@ def _new_recovery_code() -> str:
 
 def credential_for(user: User) -> TotpCredential | None:
     return db.session.scalar(sa.select(TotpCredential).where(TotpCredential.user_id == user.id))
-
-
-def is_enrolled(user: User) -> bool:
-    return db.session.scalar(sa.select(TotpCredential.id).where(TotpCredential.user_id == user.id)) is not None
 
 
 def required_roles() -> set[Role]:

@@ -62,6 +62,12 @@ def configure_logging(app: Flask) -> None:
         logger.propagate = False
 
 
+def init_app(app: Flask) -> None:
+    """JSON logs and the access-log line of every request (named in create_app)."""
+    configure_logging(app)
+    app.after_request(log_request)
+
+
 def log_request(response):
     """The access-log line: status and duration of every request."""
     started = g.get("started")

@@ -10,13 +10,10 @@ from flask import Blueprint, current_app, jsonify
 
 from ..access import public
 from ..extensions import db
-from .logs import configure_logging, log_request
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger("portal.ops")
 
-bp.record_once(lambda state: configure_logging(state.app))
-bp.after_app_request(log_request)
 
 
 def _database_ok() -> tuple[bool, str]:

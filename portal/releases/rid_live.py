@@ -116,7 +116,12 @@ def _forget(session: so.Session, transaction: so.SessionTransaction) -> None:
         session.info.pop(STALE, None)
 
 
-sa.event.listen(db.session, "before_flush", _note_deletions)
-sa.event.listen(db.session, "after_flush", _note_changes)
-sa.event.listen(db.session, "before_commit", _refresh)
-sa.event.listen(db.session, "after_transaction_end", _forget)
+LISTENERS = (("before_flush", _note_deletions), ("after_flush", _note_changes), ("before_commit", _refresh),
+             ("after_transaction_end", _forget))
+
+
+def init_app(app) -> None:
+    """Keep every release's stored RID in step with its tables, at every commit (named in create_app)."""
+    for identifier, listener in LISTENERS:
+        if not sa.event.contains(db.session, identifier, listener):  # the session is shared by every app
+            sa.event.listen(db.session, identifier, listener)
