@@ -17,7 +17,7 @@ from .decisions.models import (Ballot, Choice, ConfirmationKind, Decision, GoLiv
                                Recommendation, Vote, VoteMember)
 from .evidence.models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 from .extensions import db
-from .releases.models import Criterion, MilestoneKind, Release
+from .releases.models import Criterion, MilestoneKind, Release, Stage
 
 # A final assessment with one of these results reopens by itself when the release is replanned.
 FAILED = (AssessmentStatus.NOT_MET, AssessmentStatus.PARTIALLY_MET)
@@ -167,9 +167,14 @@ class ReleaseFacts:
     def submitted(self) -> set[Role]:
         return submitted_roles([self.release])[self.release.id]
 
+    @property
+    def before_any_decision(self) -> bool:
+        """Round 1 before the Panel has decided: no recommendation or decision can exist yet (saves the reads)."""
+        return self.round == 1 and self.stage in (Stage.DRAFT, Stage.EVIDENCE, Stage.OPSG_REVIEW, Stage.PANEL_VOTE)
+
     @cached_property
     def decisions(self) -> list[Decision]:
-        return decisions_of(self.release)
+        return [] if self.before_any_decision else decisions_of(self.release)
 
     @property
     def decision(self) -> Decision | None:

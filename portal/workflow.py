@@ -448,15 +448,16 @@ def _url(action: Action, release: Release, subject) -> str:
     return portal_path(action.page, code=release.code)
 
 
-def offer(name: str, facts: ReleaseFacts, user, subject=None) -> Offer | None:
-    """The action as `user` sees it: None if it is not theirs or not in this stage; with a reason if blocked."""
+def offer(name: str, facts: ReleaseFacts, user, subject=None, *, with_waits: bool = False) -> Offer | None:
+    """The action as `user` sees it: None if it is not theirs or not in this stage; with a reason if blocked.
+    `with_waits` also asks whether the process waits on it (My tasks, the next step box)."""
     action = BY_NAME[name]
     refused = refusal(name, facts, user, subject)
     if isinstance(refused, PermissionDenied) or facts.stage not in action.stages:
         return None
     criterion = _criterion_of(subject)
     label = action.label.format(n=criterion.number if criterion else "")
-    waits = refused is None and action.waits(facts, user, subject)
+    waits = with_waits and refused is None and action.waits(facts, user, subject)
     return Offer(action, subject, label, _url(action, facts.release, subject),
                  refused.message if refused else None, waits,
                  portal_path(action.post, code=facts.release.code) if action.post else "")
@@ -508,7 +509,7 @@ def available_actions(facts: ReleaseFacts, user) -> list[Offer]:
         if not _relevant(action, facts) or user.role not in action.roles:
             continue
         for subject in _subjects(facts, action.on, user):
-            made = offer(action.name, facts, user, subject)
+            made = offer(action.name, facts, user, subject, with_waits=True)
             if made is not None:
                 found.append(made)
     return found

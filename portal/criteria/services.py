@@ -32,6 +32,11 @@ def assessments_of(criterion: Criterion) -> list[Assessment]:
                                    .order_by(Assessment.id.desc())))
 
 
+def standing_assessment(assessments: list[Assessment]) -> Assessment | None:
+    """Of one criterion's assessments (newest first), the one that stands: the current final, else the latest."""
+    return next((a for a in assessments if a.is_current_final), assessments[0] if assessments else None)
+
+
 def latest_assessments(release: Release) -> dict[int, Assessment]:
     """criterion id -> the assessment that stands: its current final one, else its latest (a preliminary
     assessment never stands over a final one)."""

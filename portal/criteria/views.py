@@ -64,9 +64,10 @@ def assessment_context(criterion, form=None, errors=None) -> dict:
     kinds = [kind for kind, name in KIND_ACTIONS.items() if name in actions and not actions[name].reason]
     form = form or AssessmentForm(formdata=None, kind=kinds[-1].value if kinds else None)
     form.kind.choices = [(value, label) for value, label in KIND_CHOICES if AssessmentKind(value) in kinds]
+    assessments = services.assessments_of(criterion)
     return {
-        "criterion": criterion, "assessments": services.assessments_of(criterion), "actions": actions,
-        "standing": services.latest_assessments(criterion.release).get(criterion.id),
+        "criterion": criterion, "assessments": assessments, "actions": actions,
+        "standing": services.standing_assessment(assessments),
         "assessment_form": form, "assessment_errors": errors,
     }
 

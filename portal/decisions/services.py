@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from ..access import Invalid, PermissionDenied, Role
 from ..audit.services import record_event
@@ -353,14 +354,17 @@ def decision_summary(release: Release, user, facts: ReleaseFacts | None = None) 
     who acts next."""
     facts = facts or ReleaseFacts(release)
     # This round's recommendation, or the last round's while OpsG has not recorded a new one.
-    recommendations = list(db.session.scalars(sa.select(Recommendation).where(
-        Recommendation.release_id == release.id, Recommendation.round.in_((release.round, release.round - 1)))))
+    recommendations = [] if facts.before_any_decision and release.stage in (Stage.DRAFT, Stage.EVIDENCE) else list(
+        db.session.scalars(sa.select(Recommendation).where(
+            Recommendation.release_id == release.id, Recommendation.round.in_((release.round, release.round - 1)))
+            .options(joinedload(Recommendation.signature))))
     current = {r.round: r for r in recommendations if r.is_current}
+    facts.__dict__.setdefault("recommendation", current.get(release.round))  # the guards need not read it again
     recommendation = current.get(release.round) or current.get(release.round - 1)
     earlier = sum(1 for r in recommendations if recommendation and r.round == recommendation.round
                   and not r.is_current)
     decision = facts.decision
-    reopened = [] if decision is None else list(db.session.scalars(
+    reopened = [] if decision is None or decision.outcome != Outcome.NO_GO else list(db.session.scalars(
         sa.select(Criterion).join(ReassessmentMark, ReassessmentMark.criterion_id == Criterion.id)
         .where(ReassessmentMark.decision_id == decision.id).order_by(Criterion.number)))
     vote = facts.vote
