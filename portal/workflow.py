@@ -70,20 +70,32 @@ def _file_changeable(facts: ReleaseFacts, user, evidence: EvidenceFile) -> str |
     return _criterion_open(facts, user, evidence.criterion)
 
 
+def _submit_refusal(facts: ReleaseFacts, role: Role) -> str | None:
+    if role not in facts.roles_to_submit():
+        return f"{role.label} has no criteria open in round {facts.round}, so it has nothing to submit."
+    if role in facts.submitted:
+        return f"{role.label} has already submitted its evidence for round {facts.round}."
+    missing = facts.missing_evidence(role)
+    if missing:
+        numbers = ", ".join(str(c.number) for c in missing)
+        return (f"Criteria {numbers} need a file or a written statement before the evidence can be submitted."
+                if len(missing) > 1 else
+                f"Criterion {numbers} needs a file or a written statement before the evidence can be submitted.")
+    return None
+
+
+def _ready_to_submit(facts: ReleaseFacts) -> list[Role]:
+    """The owners still waited on whose evidence is complete: each may submit now, whatever the other does."""
+    return [role for role in facts.roles_waiting() if _submit_refusal(facts, role) is None]
+
+
 def _can_submit(facts: ReleaseFacts, user, subject) -> str | None:
-    roles = [user.role] if user is not None else facts.roles_waiting()
-    for role in roles:
-        if role not in facts.roles_to_submit():
-            return f"{role.label} has no criteria open in round {facts.round}, so it has nothing to submit."
-        if role in facts.submitted:
-            return f"{role.label} has already submitted its evidence for round {facts.round}."
-        missing = facts.missing_evidence(role)
-        if missing:
-            numbers = ", ".join(str(c.number) for c in missing)
-            return (f"Criteria {numbers} need a file or a written statement before the evidence can be submitted."
-                    if len(missing) > 1 else
-                    f"Criterion {numbers} needs a file or a written statement before the evidence can be submitted.")
-    return None if roles else "Every owner has submitted its evidence."
+    if user is not None:
+        return _submit_refusal(facts, user.role)
+    waiting = facts.roles_waiting()  # who acts next: whether any owner could submit now
+    if not waiting:
+        return "Every owner has submitted its evidence."
+    return None if _ready_to_submit(facts) else _submit_refusal(facts, waiting[0])
 
 
 def _can_assess_preliminary(facts: ReleaseFacts, user, criterion: Criterion) -> str | None:
@@ -315,7 +327,7 @@ ACTIONS: tuple[Action, ...] = (
            page=CRITERION_PAGE),
     Action("submit_evidence", "Submit your evidence", OWNERS, frozenset({Stage.EVIDENCE}), _can_submit,
            (Stage.OPSG_REVIEW,), waits=_yes, page="criteria.index",
-           who=lambda facts: " and ".join(role.label for role in facts.roles_waiting())),
+           who=lambda facts: " and ".join(role.label for role in _ready_to_submit(facts))),
     Action("answer_request", "Answer OpsG's evidence request on criterion {n}", OWNERS, GATHERING,
            _request_waiting, owner_only=True, on="request", waits=_yes, page=CRITERION_PAGE),
     # OpsG review
