@@ -176,14 +176,20 @@ def _voting_open(facts: ReleaseFacts) -> str | None:
     return None
 
 
-def _own_seat_free(facts: ReleaseFacts, user) -> str | None:
-    """The checks shared by appointing an alternate and declaring a conflict: your own seat, no ballot yet."""
+def _own_seat(facts: ReleaseFacts, user):
+    """(the user's own seat, None) while the vote is open, else (None, why not); (None, None) when anyone asks."""
     reason = _voting_open(facts)
     if reason or user is None:
-        return reason
+        return None, reason
     seat = facts.own_seat(user)
+    return (seat, None) if seat is not None else (None, PermissionDenied(NOT_ELIGIBLE))
+
+
+def _own_seat_free(facts: ReleaseFacts, user) -> str | None:
+    """The checks shared by appointing an alternate and declaring a conflict: your own seat, no ballot yet."""
+    seat, reason = _own_seat(facts, user)
     if seat is None:
-        return PermissionDenied(NOT_ELIGIBLE)
+        return reason
     if seat.is_conflicted:
         return "You have declared a conflict of interest in this vote."
     if facts.has_ballot(user.id):
@@ -199,12 +205,9 @@ def _can_appoint(facts: ReleaseFacts, user, subject) -> str | None:
 
 
 def _can_revoke(facts: ReleaseFacts, user, subject) -> str | None:
-    reason = _voting_open(facts)
-    if reason or user is None:
-        return reason
-    seat = facts.own_seat(user)
+    seat, reason = _own_seat(facts, user)
     if seat is None:
-        return PermissionDenied(NOT_ELIGIBLE)
+        return reason
     if seat.alternate_id is None:
         return "You have not appointed an alternate in this vote."
     if facts.has_ballot(user.id):
