@@ -291,7 +291,8 @@ def replan(code: str):
             db.session.commit()
             return _done("decisions.decision", code)
     status = 422 if form.errors or problem else 200
-    return render_template("decisions/replan.html", release=release, form=form, problem=problem), status
+    return render_template("decisions/replan.html", release=release, form=form, problem=problem,
+                           refused=refusal("replan", ReleaseFacts(release), current_user)), status
 
 
 @bp.route("/releases/<code>/reassessment", methods=["GET", "POST"])
