@@ -14,7 +14,7 @@ from ..queries import ReleaseFacts, latest_vote
 from ..releases.models import Release, ScopeStatus
 from ..releases.services import release_or_404
 from ..timeutil import UK
-from ..workflow import CONFIRMATION_ACTIONS, offers
+from ..workflow import CONFIRMATION_ACTIONS, offers, refusal
 from . import services
 from .forms import (AlternateForm, BallotForm, CloseVoteForm, ConfirmationForm, ConflictForm, DecisionForm,
                     OpenVoteForm, ReassessmentForm, RecommendationForm, ReplanForm, RevokeAlternateForm)
@@ -59,8 +59,10 @@ def recommendation(code: str):
             db.session.commit()
             return _done("decisions.decision", code)
     status = 422 if form.errors or problem else 200
+    facts = ReleaseFacts(release)
     return render_template("decisions/recommendation.html", release=release, form=form, problem=problem,
-                           decision=services.decision_summary(release, current_user)), status
+                           refused=refusal("record_recommendation", facts, current_user),
+                           decision=services.decision_summary(release, current_user, facts)), status
 
 
 # --- The vote --------------------------------------------------------------------------------------
@@ -289,7 +291,8 @@ def replan(code: str):
             db.session.commit()
             return _done("decisions.decision", code)
     status = 422 if form.errors or problem else 200
-    return render_template("decisions/replan.html", release=release, form=form, problem=problem), status
+    return render_template("decisions/replan.html", release=release, form=form, problem=problem,
+                           refused=refusal("replan", ReleaseFacts(release), current_user)), status
 
 
 @bp.route("/releases/<code>/reassessment", methods=["GET", "POST"])
