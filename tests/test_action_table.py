@@ -14,7 +14,6 @@ A new action without a case here fails `test_every_action_has_a_case`.
 """
 from __future__ import annotations
 
-import datetime as dt
 import io
 import itertools
 import json
@@ -25,6 +24,7 @@ from typing import Any, Callable
 import jinja2
 import pytest
 import sqlalchemy as sa
+from flask import url_for
 from conftest import CSRF_RE, PASSWORD, PortalClient
 
 from portal import workflow
@@ -164,7 +164,8 @@ def at(stage: Stage) -> Callable[[World], None]:
 def with_file(w: World) -> None:
     """Evidence: DCC has uploaded a file to its criterion 1."""
     at(Stage.EVIDENCE)(w)
-    w.ok(w.post("dcc", f"/releases/{w.code}/criteria/1/evidence", {"file": pdf(), "description": "The readiness report"}))
+    w.ok(w.post("dcc", f"/releases/{w.code}/criteria/1/evidence",
+                {"file": pdf(), "description": "The readiness report"}))
     w.ids["file"] = w.latest_id(EvidenceFile)
 
 
@@ -456,8 +457,6 @@ def allowed(action: workflow.Action, user, owner: Role) -> bool:
 
 def _page(w: World, key: str, case: Case, expect_ok: bool) -> str:
     """The action's page as `key` sees it ('' when the page itself refuses them)."""
-    from flask import url_for  # built in a request context so the page's endpoint decides the path
-
     with w.app.test_request_context():
         url = url_for(workflow.BY_NAME[case.name].page, code=w.code, **case.page_args(w))
     response = w.client(key).get(url)
@@ -520,5 +519,5 @@ def test_action_over_http(world, case):
     assert after["audit"] > before["audit"], f"{case.name} left no audit event"
     missing = set(case.changes) - _changed(before, after)
     assert not missing, f"{case.name} did not change {missing}"
-    assert after["release"][0] == (case.moves or before["release"][0]), "the stage after " + case.name
-    assert case.moves is None or case.moves in action.moves_to
+    assert after["release"][0] == (case.moves or before["release"][0]), f"the stage after {case.name}"
+    assert case.moves is None or case.moves in action.moves_to, f"{case.name} may not move to {case.moves}"
