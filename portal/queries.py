@@ -233,6 +233,10 @@ class ReleaseFacts:
         """Criteria whose final assessment was Not met or Partially met: they reopen by themselves at the replan."""
         return [c for c in self.criteria if c.id in self.finals and self.finals[c.id].status in FAILED]
 
+    def reopening_at_replan(self) -> list[Criterion]:
+        """While the release is Deferred, the criteria the replan will reopen by themselves."""
+        return self.failed_finals() if self.stage == Stage.DEFERRED else []
+
     # --- Derived, the vote --------------------------------------------------------------------------
 
     def seats_of(self, user) -> list[VoteMember]:

@@ -29,6 +29,11 @@ from .urls import portal_path
 # could act (who acts next): a guard then checks only the release's state.
 Guard = Callable[[ReleaseFacts, Any, Any], "str | PermissionDenied | None"]
 NOT_ELIGIBLE = "You are not an eligible member in this vote."
+
+
+class Settled(str):
+    """A guard's reason meaning the step is behind us or does not apply (already submitted, already closed): a
+    replayed post still gets its 409, but no page offers the step as "not yet"."""
 Waits = Callable[[ReleaseFacts, Any, Any], bool]
 
 ALL_STAGES = frozenset(Stage)
@@ -72,9 +77,9 @@ def _file_changeable(facts: ReleaseFacts, user, evidence: EvidenceFile) -> str |
 
 def _submit_refusal(facts: ReleaseFacts, role: Role) -> str | None:
     if role not in facts.roles_to_submit():
-        return f"{role.label} has no criteria open in round {facts.round}, so it has nothing to submit."
+        return Settled(f"{role.label} has no criteria open in round {facts.round}, so it has nothing to submit.")
     if role in facts.submitted:
-        return f"{role.label} has already submitted its evidence for round {facts.round}."
+        return Settled(f"{role.label} has already submitted its evidence for round {facts.round}.")
     missing = facts.missing_evidence(role)
     if missing:
         numbers = ", ".join(str(c.number) for c in missing)
@@ -94,7 +99,7 @@ def _can_submit(facts: ReleaseFacts, user, subject) -> str | None:
         return _submit_refusal(facts, user.role)
     waiting = facts.roles_waiting()  # who acts next: whether any owner could submit now
     if not waiting:
-        return "Every owner has submitted its evidence."
+        return Settled("Every owner has submitted its evidence.")
     return None if _ready_to_submit(facts) else _submit_refusal(facts, waiting[0])
 
 
@@ -144,9 +149,9 @@ def _request_answered(facts: ReleaseFacts, user, request: EvidenceRequest) -> st
 
 def _can_reopen(facts: ReleaseFacts, user, subject) -> str | None:
     if facts.stage == Stage.EVIDENCE and facts.round == 1:
-        return "Criteria are reopened after a No-go decision."
+        return Settled("Criteria are reopened after a No-go decision.")
     if not facts.finals:
-        return "Every criterion is already open in this round."
+        return Settled("Every criterion is already open in this round.")
     return None
 
 
@@ -163,7 +168,7 @@ def _can_open_vote(facts: ReleaseFacts, user, subject) -> str | None:
     if facts.recommendation is None:
         return "OpsG has not recorded its recommendation yet."
     if facts.vote is not None:
-        return "The Panel vote for this round has already been opened."
+        return Settled("The Panel vote for this round has already been opened.")
     return None
 
 
@@ -234,7 +239,7 @@ def _can_cast(facts: ReleaseFacts, user, seat: VoteMember) -> str | None:
 
 def _can_close_vote(facts: ReleaseFacts, user, subject) -> str | None:
     if facts.vote is None or facts.vote.state != VoteState.OPEN:
-        return "The vote has already been closed."
+        return Settled("The vote has already been closed.")
     tally = facts.tally
     if not tally.has_quorum:
         return (f"No quorum yet: {len(tally.voted_ids)} of {len(tally.eligible)} eligible members have voted; "
@@ -246,7 +251,7 @@ def _can_decide(facts: ReleaseFacts, user, subject) -> str | None:
     if facts.vote is None or facts.vote.state != VoteState.CLOSED:
         return "Close the vote before recording the decision."
     if facts.round_decision is not None:
-        return "The Panel's decision for this round has already been recorded."
+        return Settled("The Panel's decision for this round has already been recorded.")
     return None
 
 
@@ -254,7 +259,7 @@ def _not_confirmed(kind: ConfirmationKind) -> Guard:
     def guard(facts: ReleaseFacts, user, subject) -> str | None:
         done = facts.confirmations
         if kind in done:
-            return f"This has already been confirmed by {done[kind].confirmed_by.name}."
+            return Settled(f"This has already been confirmed by {done[kind].confirmed_by.name}.")
         if kind != ConfirmationKind.READINESS and ConfirmationKind.READINESS not in done:
             return "SECAS must first confirm it is ready to implement on the agreed date."
         return None
@@ -423,7 +428,7 @@ def refusal(name: str, facts: ReleaseFacts, user, subject=None) -> PermissionDen
     reason = action.guard(facts, user, subject)
     if isinstance(reason, PermissionDenied) or reason is None:
         return reason
-    return Conflict(reason)
+    return Conflict(reason)  # its message stays the guard's own string, Settled or not
 
 
 def require(name: str, release_or_facts: Release | ReleaseFacts, user, subject=None) -> ReleaseFacts:
@@ -468,7 +473,8 @@ def offer(name: str, facts: ReleaseFacts, user, subject=None, *, with_waits: boo
     `with_waits` also asks whether the process waits on it (My tasks, the next step box)."""
     action = BY_NAME[name]
     refused = refusal(name, facts, user, subject)
-    if isinstance(refused, PermissionDenied) or facts.stage not in action.stages:
+    if isinstance(refused, PermissionDenied) or facts.stage not in action.stages or isinstance(
+            getattr(refused, "message", None), Settled):
         return None
     criterion = _criterion_of(subject)
     label = action.label.format(n=criterion.number if criterion else "")

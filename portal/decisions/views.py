@@ -300,8 +300,7 @@ def replan(code: str):
 def reassessment(code: str):
     release = release_or_404(code)
     facts = ReleaseFacts(release)
-    # While deferred, the failed criteria reopen by themselves at the replan: the choice is among the others.
-    automatic = facts.failed_finals() if release.stage == "deferred" else []
+    automatic = facts.reopening_at_replan()  # the choice is among the others
     form = ReassessmentForm()
     form.criteria.choices = [(c.id, f"{c.number}. {c.text} (final assessment: {facts.final(c).status.label})")
                              for c in facts.criteria if facts.final(c) and c not in automatic]
