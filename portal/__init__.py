@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from . import access, database, models, security, timeutil  # noqa: F401  (models: every table, for the metadata)
 from .audit import keys as audit_keys, services as audit_services
 from .auth import gates
-from .evidence.storage import UploadRequest
+from .criteria.storage import UploadRequest
 from .extensions import csrf, db, htmx, login_manager, migrate
 from .ops import logs
 from .releases import rid_live
@@ -27,8 +27,8 @@ from .auth.views import bp as auth_bp
 from .calendar.views import bp as calendar_bp
 from .criteria.views import bp as criteria_bp
 from .decisions.views import bp as decisions_bp
-from .evidence.cli import clean_uploads
-from .evidence.views import bp as evidence_bp
+from .criteria.cli import clean_uploads
+from .criteria.evidence_views import bp as evidence_bp
 from .notifications.cli import deliver_mail, send_reminders_command
 from .notifications.views import bp as notifications_bp
 from .ops.cli import backup_command, restore_command

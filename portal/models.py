@@ -5,6 +5,6 @@ from .auth import models as auth, totp_models as totp  # noqa: F401
 from .calendar import models as calendar  # noqa: F401
 from .criteria import models as criteria  # noqa: F401
 from .decisions import models as decisions  # noqa: F401
-from .evidence import models as evidence  # noqa: F401
+from .criteria import evidence_models as evidence  # noqa: F401
 from .notifications import models as notifications  # noqa: F401
 from .releases import models as releases  # noqa: F401

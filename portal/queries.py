@@ -15,7 +15,7 @@ from .access import Role
 from .criteria.models import Assessment, AssessmentKind, AssessmentStatus, EvidenceRequest, RequestState
 from .decisions.models import (Ballot, Choice, ConfirmationKind, Decision, GoLiveConfirmation, Outcome,
                                Recommendation, Vote, VoteMember)
-from .evidence.models import EvidenceFile, EvidenceStatement, EvidenceSubmission
+from .criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 from .extensions import db
 from .releases.models import Criterion, MilestoneKind, Release, Stage
 

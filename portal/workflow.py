@@ -17,7 +17,7 @@ from .audit.services import record_event
 from .criteria.models import EvidenceRequest, RequestState
 from .decisions.models import ConfirmationKind, VoteMember, VoteState
 from .database import update_once
-from .evidence.models import EvidenceFile
+from .criteria.evidence_models import EvidenceFile
 from .extensions import db
 from .queries import ReleaseFacts
 from .releases.models import Criterion, Release, Stage

@@ -35,7 +35,7 @@ from portal.criteria.models import Assessment, AssessmentKind, AssessmentStatus,
 from portal.criteria.services import assess_criterion
 from portal.decisions.models import (Ballot, Decision, GoLiveConfirmation, ReassessmentMark, Recommendation, Vote,
                                      VoteMember)
-from portal.evidence.models import EvidenceFile, EvidenceStatement, EvidenceSubmission
+from portal.criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 from portal.extensions import db
 from portal.releases.models import Criterion, Milestone, Release, RidVersion, Stage
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from portal.criteria import services
 from portal.criteria.models import Assessment, AssessmentKind, AssessmentStatus
-from portal.evidence.models import EvidenceFile
+from portal.criteria.evidence_models import EvidenceFile
 from portal.extensions import db
 from portal.releases.models import Criterion, Release, Stage
 from portal.signatures import Signature, verify_signature

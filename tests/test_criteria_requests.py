@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.criteria.models import EvidenceRequest, RequestState
-from portal.evidence.models import EvidenceSubmission
+from portal.criteria.evidence_models import EvidenceSubmission
 from portal.extensions import db
 from portal.releases.models import Release, Stage
 from tests.conftest import PASSWORD
@@ -121,7 +121,7 @@ def test_submission_moves_release_to_opsg_review(app, client, users, make_releas
 
 
 def test_timeliness_in_working_days(app):
-    from portal.evidence.services import timeliness
+    from portal.criteria.evidence_services import timeliness
     sub = EvidenceSubmission(due_on=dt.date(2021, 1, 26),
                              submitted_at=dt.datetime(2021, 1, 26, 20, tzinfo=dt.timezone.utc))
     assert timeliness(sub) == "on time"
@@ -134,7 +134,7 @@ def test_timeliness_in_working_days(app):
 def test_evidence_submitted_on_the_portal_today_before_the_deadline_is_on_time(app, client, users, make_release):
     """One clock: the submission is stamped on the frozen day (Wednesday 20 January), so it is before the
     timeline's evidence date (Tuesday 26th), not years after it."""
-    from portal.evidence.services import timeliness
+    from portal.criteria.evidence_services import timeliness
     from portal.timeutil import UK, as_utc
     app.config["PORTAL_TODAY"] = "2021-01-20"
     release = make_release(Stage.EVIDENCE)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from portal.evidence import storage
-from portal.evidence.cli import clean_uploads
+from portal.criteria import storage
+from portal.criteria.cli import clean_uploads
 from portal.releases.models import Stage
 from tests.test_evidence_upload import PDF, events, files, stored_files, upload, url
 

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from werkzeug.formparser import MultiPartParser
 
 from portal.audit.models import AuditEvent
-from portal.evidence import storage
-from portal.evidence.models import EvidenceFile
+from portal.criteria import storage
+from portal.criteria.evidence_models import EvidenceFile
 from portal.extensions import db
 from portal.releases.models import Stage
 
@@ -265,7 +265,7 @@ def test_a_deferred_release_takes_no_evidence_until_it_is_replanned(app, client,
     assert len(files(app)) == 0
 
 
-# --- Large uploads: file bodies are read in big chunks, hashed on a helper thread (portal/evidence/storage.py) ---
+# --- Large uploads: file bodies are read in big chunks, hashed on a helper thread (portal/criteria/storage.py) ---
 
 LARGE_BOUNDARY = "----portalLargeUpload7f3a"
 MARKER = b"--" + LARGE_BOUNDARY.encode()

@@ -15,7 +15,7 @@ from portal.auth.models import User
 from portal.criteria.models import Assessment, AssessmentKind, AssessmentStatus, EvidenceRequest, RequestState
 from portal.decisions.models import (Ballot, Choice, ConfirmationKind, Decision, GoLiveConfirmation, Outcome,
                                      Recommendation, RecommendationKind, Vote, VoteMember, VoteState)
-from portal.evidence.models import EvidenceFile, EvidenceStatement, EvidenceSubmission
+from portal.criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 from portal.extensions import db
 from portal.pack.export import build_pack
 from portal.releases.models import Criterion, Release, Stage

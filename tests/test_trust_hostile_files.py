@@ -10,7 +10,7 @@ import pytest
 from werkzeug.http import parse_options_header
 
 from portal.access import Role
-from portal.evidence import filetypes
+from portal.criteria import filetypes
 from portal.releases.models import Stage
 from tests.test_evidence_upload import PDF, events, files, stored_files, upload, url
 

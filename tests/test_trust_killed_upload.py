@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from bench.upload import CHUNK, ROOT, SERVER, free_port, sign_in, upload
 from config import TestConfig
 from portal import create_app
-from portal.evidence import storage
-from portal.evidence.cli import clean_uploads
-from portal.evidence.models import EvidenceFile
+from portal.criteria import storage
+from portal.criteria.cli import clean_uploads
+from portal.criteria.evidence_models import EvidenceFile
 from portal.extensions import db
 from tests.test_evidence_interrupted import BOUNDARY, multipart_body
 

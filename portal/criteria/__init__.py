@@ -1,1 +1,3 @@
-"""OpsG assessments of criteria and evidence requests to their owners; the criterion page."""
+"""The criterion page, in one package: each criterion's owner (DCC or SECAS) uploads evidence files, writes a
+statement and submits (evidence_*); OpsG assesses criteria and asks the owner for more evidence (models,
+services, views); everyone reads and downloads. Files are stored by hash (storage, filetypes)."""

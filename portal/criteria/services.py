@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from ..access import Invalid
 from ..audit.services import record_event
 from ..database import insert_once, locked, update_once
-from ..evidence import services as evidence_services
-from ..evidence.models import EvidenceFile
+from . import evidence_services
+from .evidence_models import EvidenceFile
 from ..extensions import db
 from ..notifications.services import notify
 from ..queries import ReleaseFacts

@@ -7,8 +7,8 @@ from flask_login import current_user
 
 from .. import workflow
 from ..access import Invalid, NotFound, Role, roles_required
-from ..evidence import services as evidence_services
-from ..evidence.forms import StatementForm, SubmitEvidenceForm, UploadForm, WithdrawForm
+from . import evidence_services
+from .evidence_forms import StatementForm, SubmitEvidenceForm, UploadForm, WithdrawForm
 from ..extensions import db, htmx
 from ..queries import ReleaseFacts
 from ..releases.services import release_or_404

@@ -17,7 +17,7 @@ from ..criteria.models import Assessment, EvidenceRequest
 from ..decisions.models import (Ballot, Choice, Decision, GoLiveConfirmation, ReassessmentMark, Recommendation, Vote,
                                 VoteState)
 from ..decisions.services import count_vote
-from ..evidence.models import EvidenceFile, EvidenceStatement, EvidenceSubmission
+from ..criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 from ..extensions import db
 from ..releases.models import (DocumentImpact, ParticipantGroup, ParticipantImpact, Release, SecDocument)
 from ..signatures import Signature

@@ -14,7 +14,7 @@ from ..auth.services import hash_password
 from ..criteria.models import Assessment, AssessmentKind, AssessmentStatus, EvidenceRequest, RequestState
 from ..decisions.models import (Ballot, Choice, ConfirmationKind, Decision, GoLiveConfirmation, Outcome,
                                 ReassessmentMark, Recommendation, RecommendationKind, Vote, VoteMember, VoteState)
-from ..evidence.models import EvidenceFile, EvidenceStatement, EvidenceSubmission
+from ..criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 from ..extensions import db
 from ..releases.models import (ChangeRequest, CostItem, Criterion, DocumentImpact, GlossaryTerm, ImpactSummary,
                                Milestone, MilestoneKind, ModificationProposal, OtherCodeImpact, ParticipantGroup,

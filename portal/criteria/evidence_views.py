@@ -6,12 +6,12 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask_login import current_user
 
 from ..access import Invalid, Role, roles_required
-from ..criteria.views import done, evidence_context, render_region
+from .views import done, evidence_context, render_region
 from ..extensions import db
 from ..releases.services import release_or_404
 from ..workflow import require
-from . import services, storage
-from .forms import StatementForm, SubmitEvidenceForm, UploadForm, WithdrawForm
+from . import evidence_services as services, storage
+from .evidence_forms import StatementForm, SubmitEvidenceForm, UploadForm, WithdrawForm
 
 bp = Blueprint("evidence", __name__)
 FRAGMENT = "evidence/_evidence.html"

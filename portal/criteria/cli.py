@@ -7,7 +7,7 @@ from flask.cli import with_appcontext
 
 from ..extensions import db
 from . import storage
-from .models import EvidenceFile
+from .evidence_models import EvidenceFile
 
 
 @click.command("clean-uploads")

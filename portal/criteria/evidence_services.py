@@ -16,7 +16,7 @@ from ..releases.models import Criterion, MilestoneKind, Release, Stage
 from ..timeutil import UK, as_utc, uk_time, utcnow, working_days_between
 from ..workflow import move_stage, require
 from . import filetypes, storage
-from .models import EvidenceFile, EvidenceStatement, EvidenceSubmission
+from .evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 
 MAX_NAME_LENGTH = 200
 OWNING_ROLES = (Role.DCC, Role.SECAS)
