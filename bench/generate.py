@@ -38,7 +38,7 @@ from portal.auth.models import User  # noqa: E402
 from portal.auth.services import hash_password  # noqa: E402
 from portal.criteria.models import Assessment  # noqa: E402
 from portal.decisions.models import Ballot, Decision, Recommendation, Vote, VoteMember  # noqa: E402
-from portal.evidence.models import EvidenceFile, EvidenceSubmission  # noqa: E402
+from portal.criteria.evidence_models import EvidenceFile, EvidenceSubmission  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.releases.demo import CRITERIA, DEMO_PASSWORD, load_demo_users  # noqa: E402
 from portal.releases.models import (Criterion, Milestone, MilestoneKind, ModificationProposal, Release,  # noqa: E402
