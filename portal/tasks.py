@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import has_request_context, request
 from sqlalchemy.orm import selectinload
 
+from .access import Role
 from .extensions import db
 from .decisions.models import Ballot, ConfirmationKind, Decision, GoLiveConfirmation, Recommendation, Vote, VoteMember
 from .queries import (ReleaseFacts, current_finals, criteria_with_evidence, due_on, submitted_roles,
@@ -57,7 +58,8 @@ def _task(release: Release, offer: Offer, user) -> Task:
 
 
 def _stages_for(user) -> set[Stage]:
-    return {stage for action in ACTIONS if user.role in action.roles for stage in action.stages}
+    """The stages where the user's role has a step the process can wait on (only those can be tasks)."""
+    return {stage for action in ACTIONS if user.role in action.roles and action.is_step for stage in action.stages}
 
 
 def batched_facts(releases: list[Release], user) -> list[ReleaseFacts]:
@@ -71,10 +73,12 @@ def batched_facts(releases: list[Release], user) -> list[ReleaseFacts]:
     with_evidence = criteria_with_evidence(evidence_ids) if evidence_ids else set()
     requests = unclosed_requests(evidence_ids) if evidence_ids else {}
     submitted = submitted_roles([r for r in releases if r.id in evidence_ids]) if evidence_ids else {}
-    review_ids = ids_at(Stage.OPSG_REVIEW)
+    # Only the chairs' steps read the recommendation and the vote, and only the go-live confirmations the decisions:
+    # elsewhere they are left to load lazily (which a guard of another role would never ask for).
+    review_ids = ids_at(Stage.OPSG_REVIEW) if user.role in (Role.OPSG, Role.PANEL) else []
     recommendations = {r.release_id: r for r in db.session.scalars(sa.select(Recommendation).where(
         Recommendation.release_id.in_(review_ids), Recommendation.is_current))} if review_ids else {}
-    vote_ids = ids_at(Stage.OPSG_REVIEW, Stage.PANEL_VOTE)
+    vote_ids = ids_at(Stage.OPSG_REVIEW, Stage.PANEL_VOTE) if user.role == Role.PANEL else []
     votes = {v.release_id: v for v in db.session.scalars(sa.select(Vote).where(Vote.release_id.in_(vote_ids))
              .options(selectinload(Vote.members).selectinload(VoteMember.member)))} if vote_ids else {}
     open_votes = [v.id for r in releases if r.stage == Stage.PANEL_VOTE and (v := votes.get(r.id))]
@@ -82,7 +86,7 @@ def batched_facts(releases: list[Release], user) -> list[ReleaseFacts]:
     for ballot in db.session.scalars(sa.select(Ballot).where(Ballot.vote_id.in_(open_votes), Ballot.is_current))\
             if open_votes else ():
         ballots.setdefault(ballot.vote_id, []).append(ballot)
-    decided_ids = ids_at(Stage.APPROVED, Stage.DEFERRED)
+    decided_ids = ids_at(Stage.APPROVED) if user.role in (Role.SECAS, Role.DCC) else []
     decisions: dict[int, list[Decision]] = {}
     for decision in db.session.scalars(sa.select(Decision).where(Decision.release_id.in_(decided_ids))
                                        .order_by(Decision.round.desc())) if decided_ids else ():
