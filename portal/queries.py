@@ -172,6 +172,10 @@ class ReleaseFacts:
         """Round 1 before the Panel has decided: no recommendation or decision can exist yet (saves the reads)."""
         return self.round == 1 and self.stage in (Stage.DRAFT, Stage.EVIDENCE, Stage.OPSG_REVIEW, Stage.PANEL_VOTE)
 
+    @property
+    def before_any_recommendation(self) -> bool:
+        return self.before_any_decision and self.stage in (Stage.DRAFT, Stage.EVIDENCE)
+
     @cached_property
     def decisions(self) -> list[Decision]:
         return [] if self.before_any_decision else decisions_of(self.release)

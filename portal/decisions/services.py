@@ -354,7 +354,7 @@ def decision_summary(release: Release, user, facts: ReleaseFacts | None = None) 
     who acts next."""
     facts = facts or ReleaseFacts(release)
     # This round's recommendation, or the last round's while OpsG has not recorded a new one.
-    recommendations = [] if facts.before_any_decision and release.stage in (Stage.DRAFT, Stage.EVIDENCE) else list(
+    recommendations = [] if facts.before_any_recommendation else list(
         db.session.scalars(sa.select(Recommendation).where(
             Recommendation.release_id == release.id, Recommendation.round.in_((release.round, release.round - 1)))
             .options(joinedload(Recommendation.signature))))
