@@ -24,6 +24,15 @@ def coerce_id(value) -> int:
     return number
 
 
+def bounded_int(value: str) -> int:
+    """`type=` for integer query arguments (pages, cursors): beyond MAX_ID either way is a ValueError, so the
+    argument counts as absent."""
+    number = int(value)
+    if abs(number) > MAX_ID:
+        raise ValueError("out of range")
+    return number
+
+
 class IdField(IntegerField):
     """An integer form field holding an id: a number beyond MAX_ID is refused, never sent to the database."""
 

@@ -174,3 +174,12 @@ def test_feed_tokens_never_reach_the_access_log():
         assert atoms["U"] == shown.split("?")[0]
         assert atoms["f"] == f"https://portal.example{shown}"
         assert "s3cret" not in logger.cfg.access_log_format % atoms
+
+
+@pytest.mark.parametrize("number", TOO_BIG + ["-" + n for n in TOO_BIG])
+def test_numbers_beyond_the_database_in_the_query_are_ignored(client, users, make_release, number):
+    make_release()
+    client.login(users["secas"])
+    for url in (f"/?page={number}", f"/audit?before={number}", f"/audit?after={number}",
+                f"{BASE}/audit?before={number}", f"/notifications?before={number}"):
+        assert client.get(url).status_code == 200, url
