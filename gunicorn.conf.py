@@ -12,6 +12,24 @@ Login throttling and the audit chain live in the database, so they hold across w
 """
 import multiprocessing
 import os
+import re
+
+from gunicorn.glogging import Logger
+
+# As portal/ops/logs.py FEED_TOKEN_RE (not imported: the master must not load the app): a calendar feed's path holds
+# its private token, a credential that must never reach the access log.
+FEED_TOKEN_RE = re.compile(r"(/calendar/)[^/?\s]+(?=\.ics(?:[?\s]|$)|/[^/?\s]+\.ics(?:[?\s]|$))")
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger, with calendar feed tokens replaced by [redacted] in the request line, path and referrer."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U", "f"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = FEED_TOKEN_RE.sub(r"\1[redacted]", atoms[key])
+        return atoms
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
@@ -26,5 +44,6 @@ max_requests_jitter = 200
 preload_app = False
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
+logger_class = RedactingLogger
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")

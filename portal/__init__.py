@@ -12,7 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from werkzeug.exceptions import HTTPException
 
-from . import access, database, models, security, timeutil  # noqa: F401  (models: every table, for the metadata)
+from . import access, database, ids, models, security, timeutil  # noqa: F401  (models: every table, for the metadata)
 from .audit import keys as audit_keys, services as audit_services
 from .auth import gates
 from .criteria.storage import UploadRequest
@@ -72,6 +72,8 @@ def create_app(config_class) -> Flask:
     rid_live.init_app(app)
     logs.init_app(app)
 
+    # Before any rule is added: every <int:...> in a URL is bounded to what the database holds.
+    app.url_map.converters["int"] = ids.BoundedIntConverter
     _register_blueprints(app)
     _register_template_helpers(app)
     _register_error_handlers(app)
@@ -103,9 +105,10 @@ def _register_template_helpers(app: Flask) -> None:
         }
 
 
-def _render_error(status: int, title: str, message: str):
+def _render_error(status: int, title: str, message: str, problem: bool = False):
+    """The error page (or HTMX message); `problem` shows the message as a GOV.UK error summary."""
     template = "errors/_message.html" if htmx else "errors/error.html"
-    body = render_template(template, status=status, title=title, message=message,
+    body = render_template(template, status=status, title=title, message=message, problem=problem,
                            ref=getattr(g, "request_id", ""))
     # An HTMX refusal lands in the page's message region, whatever element asked.
     headers = {"HX-Retarget": "#portal-messages", "HX-Reswap": "innerHTML"} if htmx else {}
@@ -130,6 +133,11 @@ def _register_error_handlers(app: Flask) -> None:
         return _render_error(400, "Your form has expired",
                              "The page was open too long or the form was not sent from the portal. "
                              "Go back, reload the page and try again.")
+
+    @app.errorhandler(security.ControlCharacters)
+    def control_characters(err: security.ControlCharacters):
+        db.session.rollback()
+        return _render_error(422, titles[422], security.control_characters_message(err), problem=True)
 
     @app.errorhandler(413)
     def too_large(err):

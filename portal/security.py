@@ -1,17 +1,25 @@
-"""Per-request security: request ids, CSP nonces and headers, idle session timeout, login loading."""
+"""Per-request security: request ids, CSP nonces and headers, idle session timeout, login loading, control
+characters refused."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 import time
 import uuid
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, g, redirect, request, session, url_for
+from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from .auth.models import User
 from .extensions import db, htmx, login_manager
+
+# NUL and the other C0 controls: PostgreSQL refuses NUL in text (a 500), SQLite stores it, and none of them
+# belongs in a name, a note or a calendar feed. Text may keep tab, CR and LF (textareas are multi-line);
+# a path keeps none of them.
+TEXT_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+PATH_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _csp(nonce: str) -> str:
@@ -72,6 +80,50 @@ def _date_input_tolerates_any_parts() -> None:
     GovDateInput.map_gov_params = map_gov_params
 
 
+class ControlCharacters(Exception):
+    """A request carried a control character; `field` names the form field that had it, if any."""
+
+    def __init__(self, field: str | None = None):
+        super().__init__(field)
+        self.field = field
+
+
+def _field_label(name: str) -> str | None:
+    """The label every form gives a field of this name, or None if the name is unknown or labels differ."""
+    from flask_wtf import FlaskForm
+    from wtforms.fields.core import UnboundField
+
+    labels, classes = set(), list(FlaskForm.__subclasses__())
+    while classes:
+        cls = classes.pop()
+        classes += cls.__subclasses__()
+        field = getattr(cls, name, None)
+        if isinstance(field, UnboundField):
+            labels.add(field.kwargs.get("label", field.args[0] if field.args else None))
+    return labels.pop() if len(labels) == 1 and None not in labels else None
+
+
+def refuse_control_characters() -> None:
+    """Refuse, before any view or query sees them, control characters in the path, the query or a form."""
+    if PATH_CONTROL_RE.search(request.path):
+        abort(400, "The address of the page contains a character that cannot be used. Check the address.")
+    for name, value in request.args.items(multi=True):
+        if TEXT_CONTROL_RE.search(name) or TEXT_CONTROL_RE.search(value):
+            abort(400, "The address of the page contains a character that cannot be used. Check the address.")
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        for name, value in request.form.items(multi=True):
+            if TEXT_CONTROL_RE.search(name) or TEXT_CONTROL_RE.search(value):
+                raise ControlCharacters(name)
+    # Uploaded file names are left to the evidence checks, which refuse control characters with their own message.
+
+
+def control_characters_message(err: ControlCharacters) -> str:
+    """The GOV.UK-style message for a refused form: which field, and what to do."""
+    label = _field_label(err.field) if err.field else None
+    where = f"{label} contains" if label else "One of the fields contains"
+    return f"{where} a control character (such as a null byte) that cannot be used. Remove it and try again."
+
+
 def init_app(app: Flask) -> None:
     _only_declared_files()
     _date_input_tolerates_any_parts()
@@ -102,6 +154,7 @@ def init_app(app: Flask) -> None:
         g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
         g.csp_nonce = secrets.token_urlsafe(16)
         g.started = time.perf_counter()
+        refuse_control_characters()
         if current_user.is_authenticated:
             idle_limit = app.config["SESSION_IDLE_MINUTES"] * 60
             now = int(time.time())

@@ -1,5 +1,6 @@
-"""Hostile input over every form: arbitrary text and bytes never cause a 500, and a rejected post
-commits no row and no audit event."""
+"""Hostile input over every form and path parameter: arbitrary text, bytes, control characters and numbers
+beyond the database never cause a 500, a rejected post commits no row and no audit event, and no control
+character is ever written."""
 from __future__ import annotations
 
 import importlib
@@ -20,6 +21,8 @@ import portal
 from portal.access import Role
 from portal.audit.models import AuditEvent
 from portal.extensions import db
+from portal.ids import MAX_ID
+from portal.security import TEXT_CONTROL_RE
 from portal.workflow import ACTIONS
 
 from conftest import PortalClient
@@ -41,9 +44,17 @@ FIELDS = _form_fields()
 HOSTILE = ["", " ", "0", "1", "-1", "99999999999999999999", "1e308", "NaN", "2021-02-25", "31/02/2021",
            "dcc", "secas", "opsg", "panel", "y", "on", "met", "not_met", "go", "no_go", "abstain",
            "<script>alert(1)</script>", "\" onmouseover=alert(1) x=\"", "../../../etc/passwd", "a\x00b",
-           "'; DROP TABLE user; --", "x" * 5000, "😀" * 50, "\u202e\u0000\ufeff", "name@example.org"]
+           "'; DROP TABLE user; --", "x" * 5000, "😀" * 50, "\u202e\u0000\ufeff", "name@example.org",
+           "\x00", "nul\x00user@example.org", "feb\x00-2021", "\x01\x07\x08\x0b\x0c\x1b[31m\x1f", "\x7f",
+           "line\r\nbreak", "tab\there", "\r", "\n", " \t ",
+           str(MAX_ID), str(MAX_ID + 1), str(2**63 - 1), str(2**63), str(2**64), "-" + str(2**63 + 1)]
+# Text made mostly of control characters (st.text() alone rarely draws them), and integers around and beyond
+# what the database holds (PostgreSQL INTEGER, SQLite's 64 bits).
+controls = st.text(alphabet=st.one_of(st.characters(max_codepoint=0x1f), st.sampled_from("a1@. ")),
+                   min_size=1, max_size=30)
+big_ints = st.one_of(st.integers(min_value=MAX_ID - 2, max_value=2**65), st.integers(max_value=-(2**31)))
 value = st.one_of(st.text(max_size=200), st.sampled_from(HOSTILE), st.binary(max_size=100),
-                  st.integers().map(str))
+                  st.integers().map(str), controls, big_ints.map(str))
 form_data = st.fixed_dictionaries({name: st.one_of(st.none(), value, st.lists(value, min_size=2, max_size=3))
                                    for name in FIELDS})
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -54,12 +65,27 @@ SIGN_IN_RECORDS = {"login_attempt", "audit_event"}
 WRITE_RE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
 
 
+def _control_strings(params) -> list[str]:
+    """The bound string parameters of a statement that hold a control character the portal refuses."""
+    if isinstance(params, dict):
+        params = list(params.values())
+    found = []
+    for item in params if isinstance(params, (list, tuple)) else [params]:
+        if isinstance(item, (list, tuple, dict)):
+            found += _control_strings(item)
+        elif isinstance(item, str) and TEXT_CONTROL_RE.search(item):
+            found.append(item)
+    return found
+
+
 class CommittedWrites:
-    """Which tables had rows written by a transaction that committed (watched at the engine)."""
+    """Which tables had rows written by a transaction that committed (watched at the engine), and any control
+    character such a write carried."""
 
     def __init__(self, engine):
         self.pending: dict[int, set[str]] = {}
         self.committed: list[str] = []
+        self.controls: list[str] = []
         self.lock = threading.Lock()
         sa.event.listen(engine, "before_cursor_execute", self._execute)
         sa.event.listen(engine, "commit", self._commit)
@@ -70,6 +96,7 @@ class CommittedWrites:
         if match:
             with self.lock:
                 self.pending.setdefault(id(conn), set()).add(match.group(1).lower())
+                self.controls += _control_strings(params)
 
     def _commit(self, conn):
         with self.lock:
@@ -82,6 +109,11 @@ class CommittedWrites:
     def take(self) -> list[str]:
         with self.lock:
             taken, self.committed = self.committed, []
+        return taken
+
+    def take_controls(self) -> list[str]:
+        with self.lock:
+            taken, self.controls = self.controls, []
         return taken
 
 
@@ -107,9 +139,12 @@ def _post_routes():
     return sorted(routes, key=lambda p: p.id)
 
 
-def _url(rule: str, users) -> str:
+def _url(rule: str, users, hostile: dict[str, str] | None = None) -> str:
+    """The rule with ordinary values for its parameters, except those given in `hostile` (sent URL-encoded)."""
     samples = {"code": "feb-2021", "user_id": str(users["dcc"].id), "name": ACTIONS[0].name}
-    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: samples.get(m.group(1), "1"), rule)
+    hostile = hostile or {}
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: urllib.parse.quote(hostile[m.group(1)], safe="")
+                  if m.group(1) in hostile else samples.get(m.group(1), "1"), rule)
 
 
 def _encode(data: dict, token: str, multipart: bool):
@@ -150,12 +185,14 @@ def test_form_survives_hostile_input(app, users, make_release, rule, endpoint, a
         body, content_type = _encode(data, state["token"], multipart)
         events_before = audit_count()
         writes.take()
+        writes.take_controls()
         response = client.post(url, data=body, content_type=content_type,
                                headers={"HX-Request": "true"} if htmx else {})
         text = response.get_data(as_text=True)
         assert response.status_code < 500, text[:2000]
         assert "Traceback" not in text
         committed = writes.take()
+        assert writes.take_controls() == [], "a control character was written to the database"
         if response.status_code in REJECTED:
             assert committed == [], f"{response.status_code} but wrote {committed}"
             assert audit_count() == events_before
@@ -206,3 +243,63 @@ def test_get_forms_survive_hostile_input(app, users, make_release):
             assert response.status_code < 500, (url, response.get_data(as_text=True)[:500])
 
         search()
+
+
+def _param_routes():
+    """Every route with path parameters (the method it answers, its rule), one test each."""
+    app = portal.create_app(type("Probe", (__import__("config").TestConfig,), {"SQLALCHEMY_DATABASE_URI": "sqlite://"}))
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.arguments and rule.endpoint != "static":
+            method = "GET" if "GET" in rule.methods else "POST"
+            routes.append(pytest.param(rule.rule, method, _actor_key(app.view_functions[rule.endpoint]),
+                                       id=f"{rule.endpoint}-{method}"))
+    return sorted(routes, key=lambda p: p.id)
+
+
+PARAM_RE = re.compile(r"<(?:(\w+):)?(\w+)>")
+# A path parameter: a control character somewhere in ordinary text, or (for <int:...>) a number near or beyond
+# what the database holds.
+text_param = st.one_of(controls, st.sampled_from([h for h in HOSTILE if h and len(h) < 100]),
+                       st.tuples(st.sampled_from(["feb-2021", "1", ACTIONS[0].name]), controls).map("".join))
+int_param = st.one_of(big_ints.filter(lambda n: n >= 0), st.sampled_from([0, 1, MAX_ID, 2**63, 2**64]))
+PATH_FUZZ = settings(FUZZ, max_examples=25)
+
+
+@pytest.mark.parametrize("rule, method, actor", _param_routes())
+def test_path_parameters_survive_hostile_values(app, users, make_release, rule, method, actor):
+    make_release()
+    client = PortalClient(app)
+    if actor:
+        client.login(users[actor])
+    token = client.csrf_token()
+    params = PARAM_RE.findall(rule)
+    with app.app_context():
+        writes = CommittedWrites(db.engine)
+
+    @PATH_FUZZ
+    @given(values=st.tuples(*[int_param if conv == "int" else text_param for conv, _ in params]),
+           which=st.integers(min_value=0, max_value=len(params) - 1))
+    def visit(values, which):
+        # One parameter hostile, the others ordinary, so the hostile one is what the route meets.
+        (conv, name), chosen = params[which], values[which]
+        hostile = str(chosen)
+        path = _url(rule, users, {name: hostile})
+        writes.take()
+        writes.take_controls()
+        if method == "GET":
+            response = client.get(path)
+        else:
+            response = client.post(path, data={"csrf_token": token})
+        text = response.get_data(as_text=True)
+        assert response.status_code < 500, (path, text[:1000])
+        assert "Traceback" not in text
+        if re.search(r"[\x00-\x1f\x7f]", hostile):
+            assert response.status_code == 400, path
+        if conv == "int" and chosen > MAX_ID:
+            assert response.status_code in (404, 405), path  # no rule matches (405: werkzeug saw the other method)
+        assert writes.take_controls() == [], "a control character was written to the database"
+        if response.status_code in REJECTED:
+            assert writes.take() == [], f"{response.status_code} but wrote to the database"
+
+    visit()

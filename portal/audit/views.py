@@ -3,6 +3,7 @@ from flask import Blueprint, render_template, request, url_for
 
 from ..access import Role, roles_required
 from ..extensions import htmx
+from ..ids import bounded_int
 from ..releases.models import Release
 from ..releases.services import release_or_404
 from . import models  # noqa: F401  (create_app must see the audit tables)
@@ -47,8 +48,8 @@ def _render_trail(release: Release | None):
         person_id=int(form.person.data) if form.person.data else None,
         role=form.role.data or None, action=form.kind.data or None,
         date_from=form.date_from.data, date_to=form.date_to.data)
-    page = trail_page(filters, before=request.args.get("before", type=int),
-                      after=request.args.get("after", type=int))
+    page = trail_page(filters, before=request.args.get("before", type=bounded_int),
+                      after=request.args.get("after", type=bounded_int))
     # Paging links keep the filters.
     kept = {k: v for k, v in request.args.to_dict(flat=False).items() if k not in _CURSORS}
     endpoint = request.endpoint

@@ -2,11 +2,12 @@
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxesInput, GovDateInput, GovPasswordInput, GovRadioInput,
                                                 GovSelect, GovSubmitInput, GovTextArea, GovTextInput)
-from wtforms import (DateField, DateTimeField, HiddenField, IntegerField, PasswordField, RadioField, SelectField,
+from wtforms import (DateField, DateTimeField, HiddenField, PasswordField, RadioField, SelectField,
                      SelectMultipleField, StringField, SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import HiddenInput
 
+from ..ids import IdField, coerce_id
 from ..releases.forms import DateInRange
 from .models import Choice, ConfirmationKind, RecommendationKind
 
@@ -57,7 +58,7 @@ class OpenVoteForm(FlaskForm):
 
 
 class BallotForm(FlaskForm):
-    member_id = IntegerField("Member", widget=HiddenInput(), validators=[InputRequired("Choose whom you vote for")])
+    member_id = IdField("Member", widget=HiddenInput(), validators=[InputRequired("Choose whom you vote for")])
     choice = RadioField("Your vote", widget=GovRadioInput(), choices=[(c.value, c.label) for c in Choice],
                         validators=[InputRequired("Choose Go, No-go or Abstain")])
     comment = TextAreaField("Comment (optional)", widget=GovTextArea(), validators=[Length(max=5000)])
@@ -66,7 +67,7 @@ class BallotForm(FlaskForm):
 
 
 class AlternateForm(FlaskForm):
-    alternate_id = SelectField("Alternate", widget=GovSelect(), coerce=int, validate_choice=True,
+    alternate_id = SelectField("Alternate", widget=GovSelect(), coerce=coerce_id, validate_choice=True,
                                validators=[InputRequired("Choose your alternate")])
     submit = SubmitField("Appoint the alternate", widget=GovSubmitInput())
 
@@ -116,15 +117,15 @@ class ReplanForm(FlaskForm):
     change_note = TextAreaField("Change note for the new RID version", widget=GovTextArea(),
                                 validators=[DataRequired("Enter a change note"), Length(max=5000)])
     withdraw = SelectMultipleField("Modifications to withdraw from the release", widget=GovCheckboxesInput(),
-                                   coerce=int, validate_choice=True)
-    move_mp = SelectField("Move a modification to another release (optional)", widget=GovSelect(), coerce=int,
+                                   coerce=coerce_id, validate_choice=True)
+    move_mp = SelectField("Move a modification to another release (optional)", widget=GovSelect(), coerce=coerce_id,
                           default=0, validate_choice=True)
-    move_to = SelectField("Release it moves to", widget=GovSelect(), coerce=int, default=0, validate_choice=True)
+    move_to = SelectField("Release it moves to", widget=GovSelect(), coerce=coerce_id, default=0, validate_choice=True)
     submit = SubmitField("Re-plan and return to evidence gathering", widget=GovSubmitInput())
 
 
 class ReassessmentForm(FlaskForm):
-    criteria = SelectMultipleField("Criteria to reopen", widget=GovCheckboxesInput(), coerce=int,
+    criteria = SelectMultipleField("Criteria to reopen", widget=GovCheckboxesInput(), coerce=coerce_id,
                                    validate_choice=True, validators=[DataRequired("Choose one or more criteria")])
     submit = SubmitField("Reopen these criteria", widget=GovSubmitInput())
 

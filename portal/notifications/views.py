@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from ..access import Role, roles_required
 from ..extensions import db, htmx
+from ..ids import bounded_int
 from .delivery import deliver_after_request
 from .forms import MarkReadForm, PreferencesForm
 from .models import Notification, OutboxMessage, OutboxStatus
@@ -73,7 +74,7 @@ def settings():
 @roles_required(Role.SECAS, admin=True)
 def outbox():
     status = request.args.get("status", "")
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=bounded_int)
     query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(PAGE_SIZE + 1)
     if status in set(OutboxStatus):
         query = query.where(OutboxMessage.status == status)

@@ -4,11 +4,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import sys
 import time
 
 import sqlalchemy as sa
 from flask import Flask, g, has_request_context, request
+
+# A calendar feed's path holds its private token (calendar apps cannot sign in): it is a credential, never logged.
+# gunicorn.conf.py redacts the access log with the same pattern.
+FEED_TOKEN_RE = re.compile(r"^(/calendar/)[^/]+(?=\.ics$|/[^/]+\.ics$)")
+
+
+def redact_path(path: str) -> str:
+    """The path fit for a log: a calendar feed token replaced by [redacted]."""
+    return FEED_TOKEN_RE.sub(r"\1[redacted]", path)
+
 
 # Attributes every LogRecord has; anything else was passed in `extra=` and is logged as a field.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -28,7 +39,7 @@ class JsonFormatter(logging.Formatter):
             user = g.get("_login_user")  # only a user already loaded: logging must never query the database
             # The identity key, not user.id: reading an expired attribute would query from inside the logger.
             identity = sa.inspect(user).identity if user is not None and hasattr(user, "_sa_instance_state") else None
-            entry.update(request_id=g.get("request_id", ""), method=request.method, path=request.path,
+            entry.update(request_id=g.get("request_id", ""), method=request.method, path=redact_path(request.path),
                          user_id=identity[0] if identity else None)
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
         if record.exc_info:

@@ -13,6 +13,7 @@ from wtforms import DateField, Field, RadioField, SelectField, SelectMultipleFie
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation, ValidationError
 
 from ..access import Role
+from ..ids import coerce_id
 from ..timeutil import check_date_in_range
 from .models import MilestoneKind, ScopeStatus
 
@@ -63,6 +64,9 @@ class PoundsField(Field):
         self.data = None
         if valuelist and valuelist[0].strip():
             self.data = parse_pounds(valuelist[0])
+        elif valuelist:
+            # Spaces alone are no amount: InputRequired must refuse them as it refuses an empty box.
+            self.raw_data = [""]
 
 
 class UkDateField(DateField):
@@ -181,4 +185,4 @@ class ImpactSummaryForm(RidChangeForm):
 class TicksForm(RidChangeForm):
     """One row of an impact matrix: which columns are ticked (choices set by the view)."""
 
-    ticked = SelectMultipleField("Impacted", widget=GovCheckboxesInput(), coerce=int, choices=[])
+    ticked = SelectMultipleField("Impacted", widget=GovCheckboxesInput(), coerce=coerce_id, choices=[])

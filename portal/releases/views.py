@@ -8,6 +8,7 @@ from ..access import Role, roles_required
 from ..criteria.services import readiness_grid
 from ..decisions.services import decision_summary
 from ..extensions import db, htmx
+from ..ids import bounded_int
 from ..queries import ReleaseFacts
 from ..tasks import tasks_for
 from ..workflow import require
@@ -24,7 +25,7 @@ RELEASES_PER_PAGE = 50  # the list grows by three releases a year, so it is page
 @bp.get("/")
 @roles_required(*Role)
 def index():
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = max(request.args.get("page", 1, type=bounded_int), 1)
     releases = db.session.scalars(sa.select(Release).order_by(Release.planned_go_live.desc(), Release.id.desc())
                                   .offset((page - 1) * RELEASES_PER_PAGE).limit(RELEASES_PER_PAGE + 1)
                                   .options(selectinload(Release.milestones))).all()
