@@ -122,7 +122,7 @@ def init_app(app: Flask) -> None:
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        if current_user.is_authenticated:
+        if "_user_id" in session:  # not current_user: after a commit that would query (and could fail) again
             response.headers["Cache-Control"] = "no-store"
         response.vary.add("HX-Request")
         return response
