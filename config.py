@@ -22,6 +22,8 @@ class Config:
     # a request never waits long for the pool.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": _int("DB_POOL_SIZE", 10),
                                  "max_overflow": _int("DB_MAX_OVERFLOW", 40), "pool_timeout": _int("DB_POOL_TIMEOUT", 60)}
+    # SQLite only: how long a writer waits for the write lock before the request fails (a 503).
+    SQLITE_BUSY_TIMEOUT_SECONDS = _int("SQLITE_BUSY_TIMEOUT_SECONDS", 60)
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "evidence"))
     # Evidence files may be large; the limit is a setting (default 100 MB).
     MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 100) * 1024 * 1024
