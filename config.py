@@ -18,7 +18,12 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'portal.db'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # A connection for every thread of a worker, and then some (the development server runs a thread a request):
+    # a request never waits long for the pool.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": _int("DB_POOL_SIZE", 10),
+                                 "max_overflow": _int("DB_MAX_OVERFLOW", 40), "pool_timeout": _int("DB_POOL_TIMEOUT", 60)}
+    # SQLite only: how long a writer waits for the write lock before the request fails (a 503).
+    SQLITE_BUSY_TIMEOUT_SECONDS = _int("SQLITE_BUSY_TIMEOUT_SECONDS", 60)
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "evidence"))
     # Evidence files may be large; the limit is a setting (default 100 MB).
     MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 100) * 1024 * 1024
@@ -83,6 +88,7 @@ class TestConfig(Config):
     SECRET_KEY = "test-only"
     SESSION_COOKIE_SECURE = False
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}  # an in-memory SQLite has one shared connection, no pool
     WTF_CSRF_ENABLED = True
     PASSWORD_HASH_CHEAP = True
     AUDIT_CHAIN_RECHECK_SECONDS = 0  # every page check walks the whole chain

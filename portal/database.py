@@ -10,14 +10,15 @@ from .access import Conflict
 from .extensions import db
 
 
-def _configure_sqlite(engine) -> None:
+def _configure_sqlite(engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
         # Let us issue BEGIN ourselves (pysqlite's implicit BEGIN is DEFERRED and late).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        # Long enough for a burst of signed writers queued behind each other (the slow password check holds no lock).
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=FULL")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -35,7 +36,7 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
-            _configure_sqlite(engine)
+            _configure_sqlite(engine, app.config.get("SQLITE_BUSY_TIMEOUT_SECONDS", 60) * 1000)
 
 
 # --- The two write idioms every service uses ----------------------------------------------------------

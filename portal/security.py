@@ -135,8 +135,10 @@ def init_app(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(user_id: str):
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        # A deactivated account loses its open sessions at once, not only at its next sign-in.
-        return user if user is not None and user.active else None
+        # A deactivated account loses its open sessions at once, not only at its next sign-in; so does every session
+        # started before the user's sessions were last ended (auth.services.end_sessions).
+        return user if user is not None and user.active and session.get(
+            "session_generation", 0) == user.session_generation else None
 
     @login_manager.unauthorized_handler
     def unauthorized():
@@ -175,7 +177,7 @@ def init_app(app: Flask) -> None:
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        if current_user.is_authenticated:
+        if "_user_id" in session:  # not current_user: after a commit that would query (and could fail) again
             response.headers["Cache-Control"] = "no-store"
         response.vary.add("HX-Request")
         return response

@@ -54,6 +54,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "audit.release_trail": EVERYONE,
     "auth.edit_user": ADMIN,
     "auth.reset_two_factor": ADMIN,
+    "auth.sign_out_everywhere": ADMIN,
     "calendar.create_link": EVERYONE,
     "calendar.feed": PUBLIC,
     "calendar.index": EVERYONE,

@@ -199,7 +199,8 @@ def test_an_admin_resets_a_lost_authenticator(app, client, users):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(TotpCredential)) == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RecoveryCode)) == 0
         mail = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.to == users["dcc"].email)).all()
-        assert [m.subject for m in mail] == ["Your two-factor sign-in was reset"]
+        # Told at the set-up and at the reset (every two-factor change is emailed).
+        assert [m.subject for m in mail] == ["Two-factor sign-in was set up", "Your two-factor sign-in was reset"]
     [event] = _events(app, "auth.totp_reset")
     assert event.actor_id == users["secas"].id and event.object_id == users["dcc"].id
     fresh = PortalClient(app)

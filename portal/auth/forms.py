@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxInput, GovPasswordInput, GovRadioInput,
                                                 GovSubmitInput, GovTextInput)
 from wtforms import BooleanField, PasswordField, RadioField, StringField, SubmitField
-from wtforms.validators import EqualTo, InputRequired, Length, Regexp
+from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp
 
 from ..access import Role
 from .services import MIN_PASSWORD_LENGTH
@@ -20,6 +20,9 @@ class LoginForm(FlaskForm):
 
 
 class SetPasswordForm(FlaskForm):
+    # Required except at the first sign-in (the view decides: the one-time password was typed a moment ago).
+    current_password = PasswordField("Current password", widget=GovPasswordInput(),
+                                     validators=[Optional(), Length(max=200)])
     password = PasswordField(
         "New password", widget=GovPasswordInput(),
         description=f"At least {MIN_PASSWORD_LENGTH} characters.",
@@ -30,6 +33,10 @@ class SetPasswordForm(FlaskForm):
                             validators=[InputRequired("Confirm your new password"),
                                         EqualTo("password", "The passwords do not match")])
     submit = SubmitField("Save password", widget=GovSubmitInput())
+
+
+class SignOutForm(FlaskForm):
+    submit = SubmitField("Sign out everywhere", widget=GovSubmitInput())
 
 
 class UserForm(FlaskForm):

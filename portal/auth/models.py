@@ -25,6 +25,9 @@ class User(UserMixin, db.Model):
     active: so.Mapped[bool] = so.mapped_column(default=True)
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(200))
     must_change_password: so.Mapped[bool] = so.mapped_column(default=True)
+    # Stored in each session at sign-in; raising it ends every session of the user (sign-out, a new password,
+    # deactivation, an admin's "sign out everywhere"): a copied session cookie stops working.
+    session_generation: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     created_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
     @property

@@ -13,6 +13,7 @@ from flask import current_app, has_app_context
 from ..access import Conflict, Invalid, Role
 from ..audit.services import record_event
 from ..extensions import db
+from ..notifications.services import notify
 from ..timeutil import as_utc, utcnow
 from .models import LoginAttempt, User
 from .totp_models import TotpCredential
@@ -43,8 +44,13 @@ def hash_password(password: str) -> str:
 
 
 def check_password(user: User, password: str) -> bool:
+    return check_password_hash(user.password_hash, password)
+
+
+def check_password_hash(password_hash: str, password: str) -> bool:
+    """The slow check itself, on a hash read beforehand (signing runs it with no transaction open)."""
     try:
-        return _hasher().verify(user.password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -96,6 +102,8 @@ def update_user(actor: User, user: User, *, name: str, organisation: str, role: 
     user.name, user.organisation, user.role = name.strip(), organisation.strip(), role
     user.is_admin, user.is_chair, user.active = is_admin, is_chair, active
     after = _user_state(user)
+    if before["active"] and not active:
+        end_sessions(user)
     if before != after:
         record_event(actor, "user.updated", f"Account of {user.name} changed", obj=user,
                      before=before, after=after)
@@ -103,11 +111,33 @@ def update_user(actor: User, user: User, *, name: str, organisation: str, role: 
 
 
 def set_password(actor: User, user: User, password: str) -> None:
+    """A new password: every other session of the user ends, and they are told by email."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid(f"Password must be at least {MIN_PASSWORD_LENGTH} characters.")
+    if check_password(user, password):
+        raise Invalid("The one-time password you were given cannot be kept: choose a password of your own."
+                      if user.must_change_password else "Choose a password different from your current one.")
     user.password_hash = hash_password(password)
     user.must_change_password = False
+    end_sessions(user)
     record_event(actor, "user.password_set", f"{user.name} set a new password", obj=user)
+    notify("account_security", [], "Your password was changed",
+           "The password of your SEC Release Portal account was changed, and every other session of yours was "
+           "signed out. If you did not do this, contact the SEC Administrator at once.", url="/account/password",
+           users=[user])
+
+
+def end_sessions(user: User) -> int:
+    """End every session of `user` (each holds the generation it started in); returns the new generation."""
+    user.session_generation = (user.session_generation or 0) + 1
+    db.session.flush()
+    return user.session_generation
+
+
+def sign_out_everywhere(actor: User, user: User) -> None:
+    """An admin ends every session of `user` (a lost laptop, a copied cookie)."""
+    end_sessions(user)
+    record_event(actor, "user.signed_out_everywhere", f"{actor.name} signed {user.name} out everywhere", obj=user)
 
 
 def check_throttle(email: str, *, max_failures: int, lockout_minutes: int) -> None:
@@ -162,4 +192,6 @@ def is_enrolled(user: User) -> bool:
 
 
 def record_logout(user: User) -> None:
+    """Signing out ends every session of the user, so a copied session cookie stops working too."""
+    end_sessions(user)
     record_event(user, "auth.logout", f"{user.name} signed out", obj=user)

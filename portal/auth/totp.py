@@ -15,6 +15,7 @@ from ..extensions import db
 from ..notifications.services import notify
 from ..timeutil import utcnow
 from .models import LoginAttempt, User
+from ..signatures import check_signer
 from .services import check_password, is_enrolled  # noqa: F401  (is_enrolled: part of this module's interface)
 from .totp_models import RecoveryCode, TotpCredential, TwoFactorRole
 
@@ -83,6 +84,9 @@ def enrol_totp(actor: User, secret: str, code: str) -> list[str]:
     db.session.flush()
     record_event(actor, "auth.totp_enrolled", f"{actor.name} set up two-factor sign-in", obj=actor,
                  recovery_codes=len(codes))
+    notify("account_security", [], "Two-factor sign-in was set up",
+           "An authenticator app was set up for two-factor sign-in to your SEC Release Portal account. If you did "
+           "not do this, contact the SEC Administrator at once.", url="/account/two-factor", users=[actor])
     return codes
 
 
@@ -136,8 +140,8 @@ def reset_totp(admin: User, user: User, password: str) -> None:
         raise PermissionDenied("Only an admin can reset someone's two-factor sign-in.")
     if admin.id == user.id:
         raise Conflict("Change your own two-factor sign-in from your account page.")
-    if not password or not check_password(admin, password):
-        raise Invalid("Enter your correct password to reset their two-factor sign-in.")
+    # Throttled and audited like a signature's password, and checked before anything is written.
+    check_signer(admin, password, "Enter your correct password to reset their two-factor sign-in.")
     if db.session.execute(sa.delete(TotpCredential).where(TotpCredential.user_id == user.id)).rowcount != 1:
         raise Conflict(f"{user.name} does not use two-factor sign-in: there is nothing to reset.")
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
@@ -151,14 +155,16 @@ def reset_totp(admin: User, user: User, password: str) -> None:
 
 def disable_totp(actor: User, password: str) -> None:
     """Remove the actor's authenticator and recovery codes, after they re-enter their password."""
-    if not check_password(actor, password):
-        raise Invalid("Enter your correct password to turn off two-factor sign-in.")
+    check_signer(actor, password, "Enter your correct password to turn off two-factor sign-in.")
     if is_required_for(actor):
         raise Conflict(f"Two-factor sign-in is required for {actor.role.label} users: it cannot be turned off.")
     if db.session.execute(sa.delete(TotpCredential).where(TotpCredential.user_id == actor.id)).rowcount != 1:
         raise Conflict("Two-factor sign-in is already off.")
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == actor.id))
     record_event(actor, "auth.totp_disabled", f"{actor.name} turned off two-factor sign-in", obj=actor)
+    notify("account_security", [], "Two-factor sign-in was turned off",
+           "Two-factor sign-in to the SEC Release Portal was turned off for your account. If you did not do this, "
+           "contact the SEC Administrator at once.", url="/account/two-factor", users=[actor])
 
 
 def set_required_roles(actor: User, roles: set[Role]) -> None:

@@ -52,6 +52,7 @@ def login_code():
                 session.clear()  # a new session at sign-in
                 login_user(user)
                 session["last_seen"] = int(time.time())
+                session["session_generation"] = user.session_generation
                 return redirect(pending["next"])
             problem, status = "The code is not right. Enter the code your app shows now, or a recovery code.", 401
         log.warning("second factor refused", extra={"reason": problem, "email": user.email})

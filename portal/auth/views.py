@@ -11,8 +11,9 @@ from flask_login import current_user, login_user, logout_user
 
 from ..access import Invalid, PortalError, Role, public, roles_required
 from ..extensions import db
+from ..signatures import WrongPassword, check_signer
 from . import services, totp
-from .forms import EditUserForm, LoginForm, NewUserForm, SetPasswordForm
+from .forms import EditUserForm, LoginForm, NewUserForm, SetPasswordForm, SignOutForm
 from .models import User
 from .totp_forms import ResetForm
 from .totp_views import start_second_factor
@@ -60,6 +61,7 @@ def login():
                 session.clear()  # a new session at login
                 login_user(user)
                 session["last_seen"] = int(time.time())
+                session["session_generation"] = user.session_generation
                 return redirect(_safe_next(request.args.get("next")))
             problem = "Enter a correct email address and password."
             status = 401
@@ -85,12 +87,27 @@ def logout():
 @roles_required(*Role)
 def set_password():
     form = SetPasswordForm()
+    first = current_user.must_change_password  # the first sign-in: the one-time password was just typed
+    problem = None
     if form.validate_on_submit():
-        services.set_password(current_user, current_user, form.password.data)
-        db.session.commit()
-        flash("Your new password is saved.", "success")
-        return redirect(url_for("releases.index"), 303)
-    return render_template("auth/set_password.html", form=form), 422 if form.errors else 200
+        try:
+            if not first:  # throttled and audited like a signature's password, checked before anything is written
+                check_signer(current_user, form.current_password.data or "", "Enter your current password")
+            services.set_password(current_user, current_user, form.password.data)
+            generation = current_user.session_generation
+        except PortalError as err:
+            db.session.rollback()
+            problem = err
+        else:
+            db.session.commit()
+            session["session_generation"] = generation  # this session goes on; every other one has ended
+            flash("Your new password is saved.", "success")
+            return redirect(url_for("releases.index"), 303)
+    if problem is not None:
+        field = form.current_password if isinstance(problem, WrongPassword) else form.password
+        field.errors = [*field.errors, problem.message]
+    return render_template("auth/set_password.html", form=form, first=first), \
+        422 if (form.errors or problem) else 200
 
 
 @bp.get("/admin/users")
@@ -148,6 +165,23 @@ def edit_user(user_id: int):
     return _user_page(user, form, problem), status
 
 
+@bp.post("/admin/users/<int:user_id>/sign-out")
+@roles_required(Role.SECAS, admin=True)
+def sign_out_everywhere(user_id: int):
+    """From the admin's page for a user: end every session of theirs (a lost laptop, a copied cookie)."""
+    user = db.get_or_404(User, user_id)
+    form = SignOutForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("auth.edit_user", user_id=user.id), 303)
+    services.sign_out_everywhere(current_user, user)
+    name = user.name
+    if user.id == current_user.id:
+        session["session_generation"] = user.session_generation
+    db.session.commit()
+    flash(f"Every session of {name} is ended: they must sign in again.", "success")
+    return redirect(url_for("auth.edit_user", user_id=user_id), 303)
+
+
 @bp.post("/admin/users/<int:user_id>/two-factor/reset")
 @roles_required(Role.SECAS, admin=True)
 def reset_two_factor(user_id: int):
@@ -175,4 +209,5 @@ def reset_two_factor(user_id: int):
 def _user_page(user: User, form, problem: str | None, reset_form: ResetForm | None = None,
                problem_href: str = "#name") -> str:
     return render_template("auth/user_form.html", form=form, problem=problem, problem_href=problem_href, user=user,
-                           two_factor_on=totp.is_enrolled(user), reset_form=reset_form or ResetForm())
+                           two_factor_on=totp.is_enrolled(user), reset_form=reset_form or ResetForm(),
+                           sign_out_form=SignOutForm())

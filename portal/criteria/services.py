@@ -16,7 +16,7 @@ from ..extensions import db
 from ..notifications.services import notify
 from ..queries import ReleaseFacts
 from ..releases.models import Criterion, Release
-from ..signatures import WrongPassword, sign
+from ..signatures import WrongPassword, check_signer, sign
 from ..timeutil import utcnow
 from ..workflow import require
 from .models import Assessment, AssessmentKind, AssessmentStatus, EvidenceRequest, RequestState
@@ -119,6 +119,8 @@ def assess_criterion(actor, criterion: Criterion, status: AssessmentStatus, rati
                      kind: AssessmentKind, password: str = "", revision_reason: str = "") -> Assessment:
     """Record an OpsG assessment; a final one is signed with the assessor's password. A final assessment that
     already stands is revised only with a reason, as a new signed row: the earlier one is kept."""
+    if kind == AssessmentKind.FINAL and password:
+        check_signer(actor, password)  # before any lock: the slow check never holds up other writers
     release = locked(Release, criterion.release_id)
     facts = ReleaseFacts(release)
     # A revision is asked for explicitly, by giving its reason; otherwise a second final assessment is refused.

@@ -21,7 +21,7 @@ from ..notifications.services import notify, portal_path
 from ..queries import ReleaseFacts, Tally, count_vote, current_ballots
 from ..releases.models import Criterion, MilestoneKind, Release, ScopeStatus, Stage
 from ..releases.services import add_rid_version
-from ..signatures import sign
+from ..signatures import check_signer, sign
 from ..timeutil import as_utc, move_by_working_days, uk_date, utcnow, why_not_working_day
 from ..workflow import CONFIRMATION_ACTIONS, NOT_ELIGIBLE, Offer, move_stage, next_steps, require, who_acts_next
 from .models import (CONFIRMATION_LABELS, Ballot, Choice, ConfirmationKind, Decision, GoLiveConfirmation,
@@ -35,6 +35,7 @@ __all__ = ["Tally", "count_vote", "current_ballots"]
 def record_recommendation(actor, release: Release, *, kind: RecommendationKind, conditions: list[str],
                           reasons: str, password: str) -> Recommendation:
     """The OpsG chair records (or revises) the signed recommendation to the Panel."""
+    check_signer(actor, password)  # before any lock: the slow check never holds up other writers
     release = locked(Release, release.id)
     facts = require("record_recommendation", release, actor)
     conditions = [c.strip() for c in conditions if c.strip()]
@@ -96,6 +97,7 @@ def _vote_facts(vote: Vote) -> tuple[Vote, ReleaseFacts]:
 
 def cast_vote(actor, vote: Vote, *, member_id: int, choice: Choice, comment: str, password: str) -> Ballot:
     """A member (or their alternate) casts or changes a signed ballot while the vote is open."""
+    check_signer(actor, password)
     vote, facts = _vote_facts(vote)
     seat = next((m for m in vote.members if m.member_id == member_id), None)
     if seat is None:
@@ -178,8 +180,11 @@ def close_vote(actor, vote: Vote) -> Vote:
     vote, facts = _vote_facts(vote)
     require("close_vote", facts, actor)  # reads the ballots after taking the row: none can still be on its way in
     tally = facts.tally
+    # Taken now, under the lock, and never before a counted ballot (another server's clock may run ahead).
+    latest = db.session.scalar(sa.select(sa.func.max(Ballot.cast_at)).where(Ballot.vote_id == vote.id))
+    closed_at = max(utcnow(), as_utc(latest)) if latest else utcnow()
     update_once(Vote, [Vote.id == vote.id, Vote.state == VoteState.OPEN],
-                {"state": VoteState.CLOSED, "closed_at": utcnow(), "closed_by_id": actor.id, "outcome": tally.outcome},
+                {"state": VoteState.CLOSED, "closed_at": closed_at, "closed_by_id": actor.id, "outcome": tally.outcome},
                 "The vote has already been closed.")
     db.session.refresh(vote)
     record_event(actor, "vote.closed", f"Panel vote closed: {tally.outcome.label}", obj=vote, release=facts.release,
@@ -189,6 +194,7 @@ def close_vote(actor, vote: Vote) -> Vote:
 
 def record_decision(actor, release: Release, *, reasons: str, password: str) -> Decision:
     """The Panel chair records the decision (the closed vote's outcome) with reasons; the release moves on."""
+    check_signer(actor, password)
     release = locked(Release, release.id)
     facts = require("record_decision", release, actor)
     vote = facts.vote
@@ -224,6 +230,7 @@ def record_decision(actor, release: Release, *, reasons: str, password: str) -> 
 def confirm_go_live(actor, release: Release, kind: ConfirmationKind, *, password: str, sec_version: str = "",
                     note: str = "") -> GoLiveConfirmation:
     """SECAS confirms readiness and the SEC changes, the DCC its deployment; with all three the release is Live."""
+    check_signer(actor, password)
     release = locked(Release, release.id)
     facts = require(CONFIRMATION_ACTIONS[kind], release, actor)
     decision = facts.decision
