@@ -119,13 +119,16 @@ def assess_criterion(actor, criterion: Criterion, status: AssessmentStatus, rati
                      kind: AssessmentKind, password: str = "", revision_reason: str = "") -> Assessment:
     """Record an OpsG assessment; a final one is signed with the assessor's password. A final assessment that
     already stands is revised only with a reason, as a new signed row: the earlier one is kept."""
-    if kind == AssessmentKind.FINAL and password:
-        check_signer(actor, password)  # before any lock: the slow check never holds up other writers
-    release = locked(Release, criterion.release_id)
-    facts = ReleaseFacts(release)
     # A revision is asked for explicitly, by giving its reason; otherwise a second final assessment is refused.
     revising = kind == AssessmentKind.FINAL and bool((revision_reason or "").strip())
-    require("revise_final" if revising else ASSESS_ACTIONS[kind], facts, actor, criterion)
+    action = "revise_final" if revising else ASSESS_ACTIONS[kind]
+    if kind == AssessmentKind.FINAL and password:
+        # Refusals before the password, then the slow check before any lock (it never holds up other writers).
+        require(action, criterion.release, actor, criterion)
+        check_signer(actor, password)
+    release = locked(Release, criterion.release_id)
+    facts = ReleaseFacts(release)
+    require(action, facts, actor, criterion)
     revises = facts.final(criterion) if revising else None
     rationale = _check_text(rationale, "the rationale")
     revision_reason = _check_text(revision_reason, "the reason for revising") if revising else ""

@@ -35,7 +35,10 @@ __all__ = ["Tally", "count_vote", "current_ballots"]
 def record_recommendation(actor, release: Release, *, kind: RecommendationKind, conditions: list[str],
                           reasons: str, password: str) -> Recommendation:
     """The OpsG chair records (or revises) the signed recommendation to the Panel."""
-    check_signer(actor, password)  # before any lock: the slow check never holds up other writers
+    # Refusals first (a wrong role never reaches the password), then the slow password check before any lock
+    # (it never holds up other writers), then the action again under the lock.
+    require("record_recommendation", release, actor)
+    check_signer(actor, password)
     release = locked(Release, release.id)
     facts = require("record_recommendation", release, actor)
     conditions = [c.strip() for c in conditions if c.strip()]
@@ -95,15 +98,24 @@ def _vote_facts(vote: Vote) -> tuple[Vote, ReleaseFacts]:
     return vote, ReleaseFacts(release, vote=vote if vote.round == release.round else None)
 
 
-def cast_vote(actor, vote: Vote, *, member_id: int, choice: Choice, comment: str, password: str) -> Ballot:
-    """A member (or their alternate) casts or changes a signed ballot while the vote is open."""
-    check_signer(actor, password)
-    vote, facts = _vote_facts(vote)
+def _require_seat(actor, vote: Vote, member_id: int, facts: ReleaseFacts | None = None) -> VoteMember:
+    """The seat `actor` votes for, once the action table allows it."""
     seat = next((m for m in vote.members if m.member_id == member_id), None)
     if seat is None:
         raise PermissionDenied(NOT_ELIGIBLE)
     db.session.refresh(seat)
-    require("cast_ballot", facts, actor, seat)
+    release = db.session.get(Release, vote.release_id)
+    require("cast_ballot", facts or ReleaseFacts(release, vote=vote if vote.round == release.round else None),
+            actor, seat)
+    return seat
+
+
+def cast_vote(actor, vote: Vote, *, member_id: int, choice: Choice, comment: str, password: str) -> Ballot:
+    """A member (or their alternate) casts or changes a signed ballot while the vote is open."""
+    _require_seat(actor, vote, member_id)  # refusals before the password, as record_recommendation
+    check_signer(actor, password)
+    vote, facts = _vote_facts(vote)
+    seat = _require_seat(actor, vote, member_id, facts)
     on_behalf = seat.member if seat.member_id != actor.id else None
     comment = comment.strip()
     meaning = f"voted {choice.label}" + (f" as alternate for {on_behalf.name}" if on_behalf else "")
@@ -194,6 +206,7 @@ def close_vote(actor, vote: Vote) -> Vote:
 
 def record_decision(actor, release: Release, *, reasons: str, password: str) -> Decision:
     """The Panel chair records the decision (the closed vote's outcome) with reasons; the release moves on."""
+    require("record_decision", release, actor)  # refusals before the password, as record_recommendation
     check_signer(actor, password)
     release = locked(Release, release.id)
     facts = require("record_decision", release, actor)
@@ -230,6 +243,7 @@ def record_decision(actor, release: Release, *, reasons: str, password: str) -> 
 def confirm_go_live(actor, release: Release, kind: ConfirmationKind, *, password: str, sec_version: str = "",
                     note: str = "") -> GoLiveConfirmation:
     """SECAS confirms readiness and the SEC changes, the DCC its deployment; with all three the release is Live."""
+    require(CONFIRMATION_ACTIONS[kind], release, actor)  # refusals before the password, as record_recommendation
     check_signer(actor, password)
     release = locked(Release, release.id)
     facts = require(CONFIRMATION_ACTIONS[kind], release, actor)
