@@ -125,7 +125,8 @@ def tasks_for(user) -> list[Task]:
     cached = getattr(request, "portal_tasks", None) if has_request_context() else None
     if cached and cached[0] == user.id:
         return cached[1]
-    releases = list(db.session.scalars(sa.select(Release).where(Release.stage != Stage.LIVE)
+    # Only releases at a stage where the user's role has a step can hold one of their tasks.
+    releases = list(db.session.scalars(sa.select(Release).where(Release.stage.in_(_stages_for(user)))
                                        .order_by(Release.code)
                                        .options(selectinload(Release.milestones), selectinload(Release.criteria))))
     tasks = [_task(facts.release, offer, user) for facts in batched_facts(releases, user)

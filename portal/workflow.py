@@ -451,21 +451,25 @@ class Offer:
     action: Action
     subject: Any
     label: str
-    url: str
+    release_code: str
     reason: str | None = None
     waits: bool = False
-    post_url: str = ""
 
     @property
     def name(self) -> str:
         return self.action.name
 
+    @property
+    def url(self) -> str:
+        """The page where it is taken (built when asked: most offers are read only for their reason)."""
+        criterion = _criterion_of(self.subject)
+        if criterion is not None and self.action.page == CRITERION_PAGE:
+            return portal_path(self.action.page, code=self.release_code, number=criterion.number)
+        return portal_path(self.action.page, code=self.release_code)
 
-def _url(action: Action, release: Release, subject) -> str:
-    criterion = _criterion_of(subject)
-    if criterion is not None and action.page == CRITERION_PAGE:
-        return portal_path(action.page, code=release.code, number=criterion.number)
-    return portal_path(action.page, code=release.code)
+    @property
+    def post_url(self) -> str:
+        return portal_path(self.action.post, code=self.release_code) if self.action.post else ""
 
 
 def offer(name: str, facts: ReleaseFacts, user, subject=None, *, with_waits: bool = False) -> Offer | None:
@@ -479,9 +483,7 @@ def offer(name: str, facts: ReleaseFacts, user, subject=None, *, with_waits: boo
     criterion = _criterion_of(subject)
     label = action.label.format(n=criterion.number if criterion else "")
     waits = with_waits and refused is None and action.waits(facts, user, subject)
-    return Offer(action, subject, label, _url(action, facts.release, subject),
-                 refused.message if refused else None, waits,
-                 portal_path(action.post, code=facts.release.code) if action.post else "")
+    return Offer(action, subject, label, facts.release.code, refused.message if refused else None, waits)
 
 
 class Offers(dict):
