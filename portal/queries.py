@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from .access import Role
-from .criteria.models import Assessment, AssessmentKind, AssessmentStatus, EvidenceRequest, RequestState
+from .criteria.models import Assessment, AssessmentStatus, EvidenceRequest, RequestState
 from .decisions.models import (Ballot, Choice, ConfirmationKind, Decision, GoLiveConfirmation, Outcome,
                                Recommendation, Vote, VoteMember)
 from .criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
@@ -262,5 +262,3 @@ class ReleaseFacts:
     def tally(self) -> Tally | None:
         return count_vote(self.vote, self.vote.members, self.ballots) if self.vote else None
 
-
-__all__ = ["AssessmentKind", "FAILED", "ReleaseFacts"]

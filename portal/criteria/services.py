@@ -53,11 +53,6 @@ def requests_of(criterion: Criterion) -> list[EvidenceRequest]:
                                    .order_by(EvidenceRequest.id)))
 
 
-def open_request(criterion: Criterion) -> EvidenceRequest | None:
-    return db.session.scalar(sa.select(EvidenceRequest).where(
-        EvidenceRequest.criterion_id == criterion.id, EvidenceRequest.state != RequestState.CLOSED))
-
-
 def answer_files(request: EvidenceRequest) -> list[EvidenceFile]:
     return list(db.session.scalars(sa.select(EvidenceFile).where(EvidenceFile.answers_request_id == request.id)
                                    .order_by(EvidenceFile.id)))

@@ -18,7 +18,7 @@ from ..criteria.models import Assessment
 from ..database import insert_once, locked, update_once
 from ..extensions import db
 from ..notifications.services import notify, portal_path
-from ..queries import ReleaseFacts, Tally, count_vote, current_ballots
+from ..queries import ReleaseFacts, Tally, count_vote
 from ..releases.models import Criterion, MilestoneKind, Release, ScopeStatus, Stage
 from ..releases.services import add_rid_version
 from ..signatures import check_signer, sign
@@ -27,7 +27,7 @@ from ..workflow import CONFIRMATION_ACTIONS, NOT_ELIGIBLE, Offer, move_stage, ne
 from .models import (CONFIRMATION_LABELS, Ballot, Choice, ConfirmationKind, Decision, GoLiveConfirmation,
                      Outcome, ReassessmentMark, Recommendation, RecommendationKind, Vote, VoteMember, VoteState)
 
-__all__ = ["Tally", "count_vote", "current_ballots"]
+__all__ = ["count_vote"]  # the tally page and the pack count through this module
 
 
 # --- The OpsG recommendation -----------------------------------------------------------------------
