@@ -9,8 +9,10 @@ Each scale's data set is generated (bench/generate.py) into <workdir>/scale-<S>.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import logging
+import pstats
 import statistics
 import sys
 import time
@@ -152,8 +154,20 @@ class RenderTimer:
             self.ms += (time.perf_counter() - self._started) * 1000
 
 
-def page_costs(database_url: str, upload_folder: str, runs: int = 1) -> dict[str, dict]:
-    """For each page: queries (of one request), median milliseconds over `runs`, bytes, status."""
+def python_calls(client, url: str, headers: dict, requests: int = 5) -> int:
+    """Python function calls per request (cProfile's count): the page's own work, deterministic, and unaffected by
+    whatever else the machine is doing, so that two versions compare on a busy machine too."""
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(requests):
+        client.get(url, headers=headers)
+    profile.disable()
+    return pstats.Stats(profile).total_calls // requests
+
+
+def page_costs(database_url: str, upload_folder: str, runs: int = 1, calls: bool = False) -> dict[str, dict]:
+    """For each page: queries (of one request), median milliseconds over `runs`, bytes, status (and with `calls`,
+    Python function calls per request)."""
     app = create_app(bench_config(database_url, upload_folder))
     pages = pages_for(app)
     clients = signed_in_clients(app)
@@ -177,7 +191,8 @@ def page_costs(database_url: str, upload_folder: str, runs: int = 1) -> dict[str
         costs[page.name] = {"queries": counter.count, "ms": statistics.median(times), "bytes": len(response.data),
                             "sql_ms": statistics.median(sql), "render_ms": statistics.median(render),
                             "status": response.status_code, "full": page.full, "url": page.url,
-                            "statements": counter.statements}
+                            "statements": counter.statements,
+                            "calls": python_calls(client, page.url, headers) if calls else None}
     return costs
 
 
@@ -214,6 +229,7 @@ def main():
     parser.add_argument("--database-url", help="measure this database (e.g. PostgreSQL) instead of --scales")
     parser.add_argument("--upload-folder", default="/tmp/portal-load/evidence")
     parser.add_argument("--load-targets", metavar="DATABASE_URL", help="print bench/loadgen.py's targets as JSON")
+    parser.add_argument("--calls", action="store_true", help="add Python function calls per request (cProfile)")
     parser.add_argument("--show-sql", metavar="PAGE", help="print the SQL one request of this page issues")
     args = parser.parse_args()
     logging.getLogger("portal.request").setLevel(logging.WARNING)  # one log line per request would be timed too
@@ -223,20 +239,21 @@ def main():
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     print(f"{'scale':>5} {'page':<18} {'status':>6} {'queries':>7} {'ms':>8} {'sql ms':>7} {'render':>7} "
-          f"{'bare ms':>8} {'x bare':>7} {'bytes':>8} {'% of page':>9}")
+          f"{'bare ms':>8} {'x bare':>7} {'bytes':>8} {'% of page':>9}" + (f" {'calls':>7}" if args.calls else ""))
     for scale in [0] if args.database_url else args.scales:
         db_file, folder = work / f"scale-{scale}.db", work / f"evidence-{scale}"
         url = args.database_url or f"sqlite:///{db_file}"
         if not args.database_url and not db_file.exists():
             generate(scale, url, str(folder), args.years, quiet=True)
-        costs = page_costs(url, args.upload_folder if args.database_url else str(folder), args.runs)
+        costs = page_costs(url, args.upload_folder if args.database_url else str(folder), args.runs, args.calls)
         for name, c in costs.items():
             if name.strip() == args.show_sql:
                 print("\n".join(" ".join(q.split())[:200] for q in c["statements"]))
             floor = bare_ms(c["bytes"], args.runs)
             share = f"{100 * c['bytes'] / costs[c['full']]['bytes']:.1f}%" if c["full"] else ""
             print(f"{scale:>5} {name:<18} {c['status']:>6} {c['queries']:>7} {c['ms']:>8.1f} {c['sql_ms']:>7.1f} "
-                  f"{c['render_ms']:>7.1f} {floor:>8.2f} {c['ms'] / floor:>7.1f} {c['bytes']:>8} {share:>9}",
+                  f"{c['render_ms']:>7.1f} {floor:>8.2f} {c['ms'] / floor:>7.1f} {c['bytes']:>8} {share:>9}"
+                  + (f" {c['calls']:>7}" if args.calls else ""),
                   flush=True)
 
 

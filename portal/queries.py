@@ -156,6 +156,15 @@ class ReleaseFacts:
         return current_finals([self.release.id])
 
     @cached_property
+    def final_ids(self) -> set[int]:
+        """The criteria with a current final assessment (from `finals` when loaded; else only their ids, which is
+        all that a fragment's "is it open?" needs)."""
+        if "finals" in self.__dict__:
+            return set(self.finals)
+        return set(db.session.scalars(sa.select(Assessment.criterion_id).where(
+            Assessment.release_id == self.release.id, Assessment.is_current_final)))
+
+    @cached_property
     def with_evidence(self) -> set[int]:
         return criteria_with_evidence([self.release.id])
 
@@ -217,7 +226,7 @@ class ReleaseFacts:
 
     def is_open(self, criterion: Criterion) -> bool:
         """Open in this round: no current final assessment, so its evidence may change and OpsG assesses it."""
-        return criterion.id not in self.finals
+        return criterion.id not in self.final_ids
 
     def open_criteria(self, role: Role | None = None) -> list[Criterion]:
         return [c for c in self.criteria if self.is_open(c) and (role is None or c.owner_role == role)]

@@ -6,18 +6,20 @@ fixed number of queries, dates them by the release's timeline, and sorts them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import has_request_context, request
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .access import Role
 from .extensions import db
 from .decisions.models import Ballot, ConfirmationKind, Decision, GoLiveConfirmation, Recommendation, Vote, VoteMember
 from .queries import (ReleaseFacts, current_finals, criteria_with_evidence, due_on, submitted_roles,
                       unclosed_requests)
-from .releases.models import MilestoneKind, Release, Stage
+from .releases.models import Criterion, Milestone, MilestoneKind, Release, Stage
 from .workflow import ACTIONS, Offer, tasks_of
 
 # Which timeline date a task is due by (an evidence request has its own answer-by date).
@@ -57,9 +59,25 @@ def _task(release: Release, offer: Offer, user) -> Task:
     return Task(offer.label, offer.url, release.name, due, detail, (ORDER[offer.name], number))
 
 
-def _stages_for(user) -> set[Stage]:
-    """The stages where the user's role has a step the process can wait on (only those can be tasks)."""
-    return {stage for action in ACTIONS if user.role in action.roles and action.is_step for stage in action.stages}
+@functools.cache
+def _stages_of(role: Role) -> frozenset[Stage]:
+    """The stages where `role` has a step the process can wait on (only those can be tasks)."""
+    return frozenset(stage for action in ACTIONS if role in action.roles and action.is_step
+                     for stage in action.stages)
+
+
+def _stages_for(user) -> frozenset[Stage]:
+    return _stages_of(user.role)
+
+
+def _load(releases: list[Release], name: str, model, order_by) -> None:
+    """Fill one relationship of these releases in one query (a selectin load for only the releases that need it)."""
+    rows: dict[int, list] = {r.id: [] for r in releases}
+    for row in db.session.scalars(sa.select(model).where(model.release_id.in_(list(rows))).order_by(*order_by))\
+            if rows else ():
+        rows[row.release_id].append(row)
+    for release in releases:
+        set_committed_value(release, name, rows[release.id])
 
 
 def batched_facts(releases: list[Release], user) -> list[ReleaseFacts]:
@@ -68,6 +86,8 @@ def batched_facts(releases: list[Release], user) -> list[ReleaseFacts]:
     stages = _stages_for(user)
     ids_at = lambda *wanted: [r.id for r in releases if r.stage in wanted and r.stage in stages]  # noqa: E731
     gathering = ids_at(Stage.EVIDENCE, Stage.OPSG_REVIEW, Stage.DEFERRED)
+    # Only the steps on criteria read them, and those are open only while evidence is gathered and reviewed.
+    _load([r for r in releases if r.id in gathering], "criteria", Criterion, (Criterion.number,))
     finals = current_finals(gathering) if gathering else {}
     evidence_ids = ids_at(Stage.EVIDENCE, Stage.OPSG_REVIEW)
     with_evidence = criteria_with_evidence(evidence_ids) if evidence_ids else set()
@@ -127,10 +147,12 @@ def tasks_for(user) -> list[Task]:
         return cached[1]
     # Only releases at a stage where the user's role has a step can hold one of their tasks.
     releases = list(db.session.scalars(sa.select(Release).where(Release.stage.in_(_stages_for(user)))
-                                       .order_by(Release.code)
-                                       .options(selectinload(Release.milestones), selectinload(Release.criteria))))
-    tasks = [_task(facts.release, offer, user) for facts in batched_facts(releases, user)
-             for offer in tasks_of(facts, user)]
+                                       .order_by(Release.code)))
+    found = [(facts.release, offer) for facts in batched_facts(releases, user) for offer in tasks_of(facts, user)]
+    # The timeline dates the tasks: read only for the releases that have one.
+    _load(list({release.id: release for release, _ in found}.values()), "milestones", Milestone,
+          (Milestone.due_on, Milestone.position))
+    tasks = [_task(release, offer, user) for release, offer in found]
     tasks.sort(key=lambda t: (t.due_on or dt.date.max, t.release_name, t.order))
     if has_request_context():
         request.portal_tasks = (user.id, tasks)

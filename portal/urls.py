@@ -3,5 +3,8 @@ from flask import current_app
 
 
 def portal_path(endpoint: str, **values) -> str:
-    """A page's path, built from the URL map alone."""
-    return current_app.url_map.bind("").build(endpoint, values)
+    """A page's path, built from the URL map alone (its adapter is made once per app: building only reads it)."""
+    adapter = current_app.extensions.get("portal_path_adapter")
+    if adapter is None:
+        adapter = current_app.extensions["portal_path_adapter"] = current_app.url_map.bind("")
+    return adapter.build(endpoint, values)

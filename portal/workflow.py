@@ -400,6 +400,11 @@ def facts_of(release_or_facts: Release | ReleaseFacts) -> ReleaseFacts:
     return ReleaseFacts(release_or_facts)
 
 
+def _person(user):
+    """The user behind `current_user`: the listings below read it thousands of times, each through the proxy."""
+    return user._get_current_object() if hasattr(user, "_get_current_object") else user
+
+
 def _criterion_of(subject) -> Criterion | None:
     if isinstance(subject, Criterion):
         return subject
@@ -422,13 +427,26 @@ def refusal(name: str, facts: ReleaseFacts, user, subject=None) -> PermissionDen
         return PermissionDenied(f"Criterion {criterion.number} belongs to {criterion.owner_role.label}: only "
                                 f"{criterion.owner_role.label} can change its evidence.")
     if facts.stage not in action.stages:
-        during = " or ".join(stage.label for stage in Stage if stage in action.stages)
-        what = action.label.format(n=criterion.number if criterion else "")
-        return Conflict(f"{what} is possible only during {during}: the release is at '{facts.stage.label}'.")
+        return Conflict(_out_of_stage(action, facts, subject))
     reason = action.guard(facts, user, subject)
     if isinstance(reason, PermissionDenied) or reason is None:
         return reason
     return Conflict(reason)  # its message stays the guard's own string, Settled or not
+
+
+def _out_of_stage(action: Action, facts: ReleaseFacts, subject) -> str:
+    during = " or ".join(stage.label for stage in Stage if stage in action.stages)
+    return f"{_label_of(action, subject)} is possible only during {during}: the release is at '{facts.stage.label}'."
+
+
+def why_closed(name: str, facts: ReleaseFacts, subject=None) -> str | None:
+    """Why nobody can take action `name` now, whoever asks (its stage, then its guard): what a page tells every
+    reader, such as why a criterion's evidence is locked."""
+    action = BY_NAME[name]
+    if facts.stage not in action.stages:
+        return _out_of_stage(action, facts, subject)
+    reason = action.guard(facts, None, subject)
+    return None if isinstance(reason, PermissionDenied) else reason
 
 
 def require(name: str, release_or_facts: Release | ReleaseFacts, user, subject=None) -> ReleaseFacts:
@@ -472,18 +490,23 @@ class Offer:
         return portal_path(self.action.post, code=self.release_code) if self.action.post else ""
 
 
+def _label_of(action: Action, subject) -> str:
+    criterion = _criterion_of(subject)
+    return action.label.format(n=criterion.number if criterion else "")
+
+
 def offer(name: str, facts: ReleaseFacts, user, subject=None, *, with_waits: bool = False) -> Offer | None:
     """The action as `user` sees it: None if it is not theirs or not in this stage; with a reason if blocked.
     `with_waits` also asks whether the process waits on it (My tasks, the next step box)."""
     action = BY_NAME[name]
-    refused = refusal(name, facts, user, subject)
-    if isinstance(refused, PermissionDenied) or facts.stage not in action.stages or isinstance(
-            getattr(refused, "message", None), Settled):
+    if facts.stage not in action.stages:
         return None
-    criterion = _criterion_of(subject)
-    label = action.label.format(n=criterion.number if criterion else "")
+    refused = refusal(name, facts, user, subject)
+    if isinstance(refused, PermissionDenied) or isinstance(getattr(refused, "message", None), Settled):
+        return None
     waits = with_waits and refused is None and action.waits(facts, user, subject)
-    return Offer(action, subject, label, facts.release.code, refused.message if refused else None, waits)
+    return Offer(action, subject, _label_of(action, subject), facts.release.code,
+                 refused.message if refused else None, waits)
 
 
 class Offers(dict):
@@ -498,7 +521,7 @@ class Offers(dict):
 
 def offers(facts: ReleaseFacts, user, subject=None) -> Offers:
     """The offers on one subject (the release when None, or a criterion, file, request or seat), by name."""
-    kind = _kind(subject)
+    kind, user = _kind(subject), _person(user)
     found = (offer(action.name, facts, user, subject) for action in ACTIONS if action.on == kind)
     return Offers((o.name, o) for o in found if o is not None)
 
@@ -527,7 +550,7 @@ def _relevant(action: Action, facts: ReleaseFacts) -> bool:
 
 def available_actions(facts: ReleaseFacts, user) -> list[Offer]:
     """Every action `user` could take on the release now, or is close to (with the reason it is blocked)."""
-    found = []
+    found, user = [], _person(user)
     for action in ACTIONS:
         if not _relevant(action, facts) or user.role not in action.roles:
             continue
@@ -539,8 +562,16 @@ def available_actions(facts: ReleaseFacts, user) -> list[Offer]:
 
 
 def tasks_of(facts: ReleaseFacts, user) -> list[Offer]:
-    """The offers the process waits on: `user`'s tasks on this release."""
-    return [o for o in available_actions(facts, user) if o.reason is None and o.waits]
+    """The offers the process waits on: `user`'s tasks on this release (what `available_actions` would list with
+    no reason and `waits`, without building the offers that are blocked: My tasks asks this of every release)."""
+    found, user = [], _person(user)
+    for action in ACTIONS:
+        if not action.is_step or not _relevant(action, facts) or user.role not in action.roles:
+            continue
+        for subject in _subjects(facts, action.on, user):
+            if refusal(action.name, facts, user, subject) is None and action.waits(facts, user, subject):
+                found.append(Offer(action, subject, _label_of(action, subject), facts.release.code, None, True))
+    return found
 
 
 def next_steps(facts: ReleaseFacts, user) -> list[Offer]:

@@ -37,6 +37,7 @@ from portal.decisions.models import (Ballot, Decision, GoLiveConfirmation, Reass
                                      VoteMember)
 from portal.criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 from portal.extensions import db
+from portal.queries import ReleaseFacts
 from portal.releases.models import Criterion, Milestone, Release, RidVersion, Stage
 
 USER_KEYS = ("dcc", "secas", "opsg", "opsg_chair", "panel", "panel_chair")
@@ -521,3 +522,24 @@ def test_action_over_http(world, case):
     assert not missing, f"{case.name} did not change {missing}"
     assert after["release"][0] == (case.moves or before["release"][0]), f"the stage after {case.name}"
     assert case.moves is None or case.moves in action.moves_to, f"{case.name} may not move to {case.moves}"
+
+
+SETUPS = list({case.setup: case for case in CASES}.values())  # each distinct situation once
+
+
+@pytest.mark.parametrize("case", SETUPS, ids=[case.name for case in SETUPS])
+def test_tasks_are_the_available_actions_the_process_waits_on(world, case):
+    """My tasks lists its tasks without building the blocked offers: it must list exactly what the buttons
+    would (every available action the process waits on), for every user, in every situation of the walk."""
+    w = world
+    case.setup(w)
+    someone = False
+    with w.app.app_context():
+        for key in USER_KEYS:
+            user = db.session.get(User, w.users[key].id)
+            facts = ReleaseFacts(db.session.get(Release, w.release.id))
+            listed = [(o.name, o.label, o.subject) for o in workflow.available_actions(facts, user)
+                      if o.reason is None and o.waits]
+            assert [(o.name, o.label, o.subject) for o in workflow.tasks_of(facts, user)] == listed, key
+            someone = someone or bool(listed)
+    assert someone, "in every situation of the walk, the process waits on someone"

@@ -40,12 +40,11 @@ def standing_assessment(assessments: list[Assessment]) -> Assessment | None:
 def latest_assessments(release: Release) -> dict[int, Assessment]:
     """criterion id -> the assessment that stands: its current final one, else its latest (a preliminary
     assessment never stands over a final one)."""
-    latest_ids = (sa.select(sa.func.max(Assessment.id)).where(Assessment.release_id == release.id)
-                  .group_by(Assessment.criterion_id))
-    rows = db.session.scalars(sa.select(Assessment).where(
-        Assessment.release_id == release.id, sa.or_(Assessment.id.in_(latest_ids), Assessment.is_current_final))
-        .order_by(Assessment.is_current_final, Assessment.id))
-    return {a.criterion_id: a for a in rows}  # the current final comes last, so it wins
+    standing_ids = (sa.select(sa.func.coalesce(sa.func.max(sa.case((Assessment.is_current_final, Assessment.id))),
+                                               sa.func.max(Assessment.id)))
+                    .where(Assessment.release_id == release.id).group_by(Assessment.criterion_id))
+    rows = db.session.scalars(sa.select(Assessment).where(Assessment.id.in_(standing_ids)))
+    return {a.criterion_id: a for a in rows}
 
 
 def requests_of(criterion: Criterion) -> list[EvidenceRequest]:

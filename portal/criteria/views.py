@@ -47,7 +47,7 @@ def evidence_context(criterion, upload_form=None, statement_form=None, errors=No
     return {
         "criterion": criterion, "files": files, "statement": statement, "actions": actions,
         "file_actions": {f.id: offers(facts, current_user, f) for f in files},
-        "locked_reason": workflow.BY_NAME["upload_evidence"].guard(facts, current_user, criterion),
+        "locked_reason": workflow.why_closed("upload_evidence", facts, criterion),
         "upload_form": upload_form or UploadForm(formdata=None),
         "statement_form": statement_form or StatementForm(formdata=None, text=statement.text if statement else ""),
         "withdraw_form": WithdrawForm(formdata=None), "upload_errors": errors,
