@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
-from typing import Any
-
 import sqlalchemy as sa
 
 from ..access import Role
 from ..auth.models import User
 from ..extensions import db
 from ..timeutil import UK
+from .describe import event_name, field_name, field_value, people_in, sentence
 from .models import AuditEvent
 
 PAGE_SIZE = 50
@@ -31,8 +31,11 @@ class TrailRow:
     event: AuditEvent
     role_label: str
     on_behalf_of: str
-    changes: list[tuple[str, Any, Any]] = field(default_factory=list)
-    details: list[tuple[str, Any]] = field(default_factory=list)
+    sentence: str = ""
+    name: str = ""  # the kind of event, in words
+    changes: list[tuple[str, str | None, str]] = field(default_factory=list)  # (field, before or None, after)
+    details: list[tuple[str, str]] = field(default_factory=list)
+    exact: str = ""  # the stored details, as JSON
 
 
 @dataclass
@@ -90,20 +93,27 @@ def trail_page(filters: TrailFilters, *, before: int | None = None, after: int |
 
 
 def _rows(events: list[AuditEvent]) -> list[TrailRow]:
-    alternate_ids = {e.on_behalf_of_id for e in events if e.on_behalf_of_id}
-    names = dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(alternate_ids))).all()) \
-        if alternate_ids else {}
+    people = {e.on_behalf_of_id for e in events if e.on_behalf_of_id}
+    for event in events:
+        people |= people_in(event.details or {})
+    names = dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(people))).all()) \
+        if people else {}
     rows = []
     for event in events:
         details = dict(event.details or {})
         before, after = details.pop("before", None) or {}, details.pop("after", None) or {}
-        keys = list(dict.fromkeys([*before, *after]))
+        role_label = Role(event.actor_role).label if event.actor_role in Role._value2member_map_ else ""
+        changes = []
+        for key in dict.fromkeys([*before, *after]):
+            if key not in before and after.get(key) in (None, "", [], {}):
+                continue  # nothing was there and nothing is: not a change worth a line
+            was = field_value(key, before[key], names) if key in before else None
+            changes.append((field_name(key), was, field_value(key, after.get(key), names)))
         rows.append(TrailRow(
-            event=event,
-            role_label=Role(event.actor_role).label if event.actor_role in Role._value2member_map_ else "",
-            on_behalf_of=names.get(event.on_behalf_of_id, ""),
-            changes=[(k, before.get(k), after.get(k)) for k in keys],
-            details=sorted(details.items()),
+            event=event, role_label=role_label, on_behalf_of=names.get(event.on_behalf_of_id, ""),
+            sentence=sentence(event, role_label, names), name=event_name(event.action), changes=changes,
+            details=[(field_name(k), field_value(k, v, names)) for k, v in sorted(details.items())],
+            exact=json.dumps(event.details or {}, indent=2, sort_keys=True, ensure_ascii=False, default=str),
         ))
     return rows
 
@@ -116,5 +126,5 @@ def filter_choices(release_id: int | None) -> dict[str, list[tuple[str, str]]]:
     return {
         "person": [("", "Anyone")] + [(str(uid), f"{name} ({role.label})") for uid, name, role in people],
         "role": [("", "Any role")] + [(r.value, r.label) for r in Role],
-        "kind": [("", "Any kind")] + [(a, a) for a in actions],
+        "kind": [("", "Any kind")] + sorted(((a, event_name(a)) for a in actions), key=lambda c: c[1]),
     }
