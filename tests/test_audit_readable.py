@@ -7,6 +7,7 @@ import pytest
 
 from decisions_support import client_for, decided
 from portal.access import Role
+from portal.audit.describe import field_value
 from portal.releases.models import Stage
 
 
@@ -81,5 +82,4 @@ def test_the_kind_filter_names_each_kind_in_words(app, users, decided_release):
     ("mystery", "x", "x"),
 ])
 def test_values_read_as_words(key, value, shown):
-    from portal.audit.describe import field_value
     assert field_value(key, value, {7: "Ada Member"}) == shown

@@ -12,7 +12,7 @@ from ..access import Role
 from ..criteria.models import AssessmentStatus
 from ..decisions.models import ConfirmationKind, RecommendationKind
 from ..releases.models import Stage
-from ..timeutil import uk_time
+from ..timeutil import uk_date, uk_time
 
 
 def _signed(pack: dict[str, Any]) -> Iterator[tuple[str, dict]]:
@@ -37,12 +37,21 @@ def _when(value: str | None) -> str:
     return uk_time(dt.datetime.fromisoformat(value)) if value else ""
 
 
-def render_pdf(pack: dict[str, Any]) -> bytes:
+def _day(value: str | None) -> str:
+    """An ISO date of the pack, as every date of the pack reads: "14 August 2020"."""
+    return uk_date(dt.date.fromisoformat(value)) if value else ""
+
+
+def pack_html(pack: dict[str, Any]) -> str:
     people = {p["email"]: p for p in pack["people"]}
-    html = render_template("pack/pack.html", pack=pack, people=people, signatures=list(_signed(pack)),
-                           when=_when, role_label=lambda r: Role(r).label if r else "",
+    return render_template("pack/pack.html", pack=pack, people=people, signatures=list(_signed(pack)),
+                           when=_when, day=_day, role_label=lambda r: Role(r).label if r else "",
                            stage_label=lambda s: Stage(s).label,
                            status_label=lambda s: AssessmentStatus(s).label,
                            recommendation_label=lambda k: RecommendationKind(k).label,
                            confirmation_label=lambda k: ConfirmationKind(k).label)
-    return HTML(string=html).write_pdf()
+
+
+def render_pdf(pack: dict[str, Any]) -> bytes:
+    # Tagged (PDF/UA-1: headings, table headers, reading order and the document's language) for screen readers.
+    return HTML(string=pack_html(pack)).write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True)
