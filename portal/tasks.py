@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from .access import Role
 from .extensions import db
-from .decisions.models import Ballot, ConfirmationKind, Decision, GoLiveConfirmation, Recommendation, Vote, VoteMember
+from .decisions.models import Ballot, Condition, ConfirmationKind, Decision, GoLiveConfirmation, Recommendation, Vote, VoteMember
 from .queries import (ReleaseFacts, current_finals, criteria_with_evidence, due_on, submitted_roles,
                       unclosed_requests)
 from .releases.models import MilestoneKind, Release, Stage
@@ -30,6 +30,7 @@ DUE_BY = {
     "close_vote": MilestoneKind.PANEL_DECISION, "record_decision": MilestoneKind.PANEL_DECISION,
     "confirm_readiness": MilestoneKind.GO_LIVE, "confirm_sec_implemented": MilestoneKind.GO_LIVE,
     "confirm_deployment": MilestoneKind.GO_LIVE,
+    "mark_condition_met": MilestoneKind.GO_LIVE, "accept_condition": MilestoneKind.GO_LIVE,
 }
 ORDER = {action.name: n for n, action in enumerate(ACTIONS)}
 
@@ -96,6 +97,16 @@ def batched_facts(releases: list[Release], user) -> list[ReleaseFacts]:
     for confirmation in db.session.scalars(sa.select(GoLiveConfirmation).where(
             GoLiveConfirmation.decision_id.in_(latest))) if latest else ():
         confirmations.setdefault(confirmation.decision_id, {})[ConfirmationKind(confirmation.kind)] = confirmation
+    # The conditions of each release's current recommendation, for the owners and OpsG (a Panel task never reads them).
+    condition_ids = (ids_at(Stage.OPSG_REVIEW, Stage.PANEL_VOTE, Stage.APPROVED)
+                     if user.role in (Role.DCC, Role.SECAS, Role.OPSG) else [])
+    conditions: dict[int, list[Condition]] = {release_id: [] for release_id in condition_ids}
+    for condition in db.session.scalars(
+            sa.select(Condition).join(Recommendation, Recommendation.id == Condition.recommendation_id)
+            .join(Release, Release.id == Recommendation.release_id)
+            .where(Recommendation.release_id.in_(condition_ids), Recommendation.is_current,
+                   Recommendation.round == Release.round).order_by(Condition.number)) if condition_ids else ():
+        conditions[condition.release_id].append(condition)
     result = []
     for release in releases:
         known = {}
@@ -115,6 +126,8 @@ def batched_facts(releases: list[Release], user) -> list[ReleaseFacts]:
             known["decisions"] = decisions.get(release.id, [])
             if known["decisions"]:
                 known["confirmations"] = confirmations.get(known["decisions"][0].id, {})
+        if release.id in condition_ids:
+            known["conditions"] = conditions[release.id]
         result.append(ReleaseFacts(release, **known))
     return result
 

@@ -33,7 +33,7 @@ from portal.audit.models import AuditEvent
 from portal.auth.models import User
 from portal.criteria.models import Assessment, AssessmentKind, AssessmentStatus, EvidenceRequest
 from portal.criteria.services import assess_criterion
-from portal.decisions.models import (Ballot, Decision, GoLiveConfirmation, ReassessmentMark, Recommendation, Vote,
+from portal.decisions.models import (Ballot, Condition, Decision, GoLiveConfirmation, ReassessmentMark, Recommendation, Vote,
                                      VoteMember)
 from portal.criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 from portal.extensions import db
@@ -144,6 +144,7 @@ def fingerprint(w: World) -> dict:
             "assessments": rows(Assessment.id, Assessment.is_current_final),
             "requests": rows(EvidenceRequest.id, EvidenceRequest.state),
             "recommendations": rows(Recommendation.id, Recommendation.is_current),
+            "conditions": rows(Condition.id, Condition.state, Condition.waive_reason),
             "votes": rows(Vote.id, Vote.state),
             "seats": rows(VoteMember.id, VoteMember.alternate_id, VoteMember.conflict_note),
             "ballots": rows(Ballot.id, Ballot.is_current),
@@ -212,6 +213,26 @@ def recommended(w: World, not_met: tuple[int, ...] = ()) -> None:
     all_assessed(w, not_met)
     w.ok(w.post("opsg_chair", f"/releases/{w.code}/recommendation",
                 {"kind": "as_planned", "conditions": "", "reasons": "All criteria are met.", "password": PASSWORD}))
+
+
+def with_conditions(w: World) -> None:
+    """OpsG review: OpsG recommends implementing subject to two conditions, 1 for the DCC and 2 for SECAS."""
+    all_assessed(w)
+    w.ok(w.post("opsg_chair", f"/releases/{w.code}/recommendation",
+                {"kind": "with_conditions", "conditions": "Deploy the fix for defect 42.",
+                 "secas_conditions": "Brief the SEC Parties.", "reasons": "One defect is open.",
+                 "password": PASSWORD}))
+
+
+def condition_met(w: World) -> None:
+    with_conditions(w)
+    w.ok(w.post("dcc", f"/releases/{w.code}/conditions/1/met", {"statement": "Deployed on 10 February."}))
+
+
+def conditions_at_vote(w: World) -> None:
+    """Panel vote, with OpsG's two conditions still open."""
+    with_conditions(w)
+    w.set_stage(Stage.PANEL_VOTE)
 
 
 def vote_open(w: World, not_met: tuple[int, ...] = ()) -> None:
@@ -420,6 +441,19 @@ CASES = [
          lambda w: (vote_url(w, "/decision"), {"reasons": "The Panel agreed.", "password": PASSWORD}),
          lambda w: form(vote_url(w, "/decision")),
          ("decisions", "release"), Stage.APPROVED, moves=Stage.APPROVED),
+    # Conditions
+    Case("mark_condition_met", "dcc", with_conditions,
+         lambda w: (base(w, "/conditions/1/met"), {"statement": "Deployed on 10 February.", "file": pdf()}),
+         lambda w: form(base(w, "/conditions/1/met")),
+         ("conditions",), Stage.EVIDENCE),
+    Case("accept_condition", "opsg", condition_met,
+         lambda w: (base(w, "/conditions/1/accept"), {}),
+         lambda w: form(base(w, "/conditions/1/accept")),
+         ("conditions",), Stage.EVIDENCE),
+    Case("waive_condition", "panel_chair", conditions_at_vote,
+         lambda w: (base(w, "/conditions/2/waive"), {"reason": "SECAS briefs the parties at go-live."}),
+         lambda w: form(base(w, "/conditions/2/waive")),
+         ("conditions",), Stage.OPSG_REVIEW),
     # Go-live
     Case("confirm_readiness", "secas", approved, go_live("readiness"),
          lambda w: form(base(w, "/go-live"), hidden("kind", "readiness")),

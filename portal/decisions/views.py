@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import Blueprint, make_response, redirect, render_template, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from ..access import Invalid, NotFound, Role, roles_required
@@ -14,9 +14,10 @@ from ..queries import ReleaseFacts, latest_vote
 from ..releases.models import Release, ScopeStatus
 from ..releases.services import release_or_404
 from ..timeutil import UK
-from ..workflow import CONFIRMATION_ACTIONS, offers, refusal
+from ..workflow import CONFIRMATION_ACTIONS, conditions_blocking, offers, refusal, require
 from . import services
-from .forms import (AlternateForm, BallotForm, CloseVoteForm, ConfirmationForm, ConflictForm, DecisionForm,
+from ..criteria import storage
+from .forms import (AcceptConditionForm, AlternateForm, ConditionMetForm, WaiveConditionForm, BallotForm, CloseVoteForm, ConfirmationForm, ConflictForm, DecisionForm,
                     OpenVoteForm, ReassessmentForm, RecommendationForm, ReplanForm, RevokeAlternateForm)
 from .models import Choice, ConfirmationKind, RecommendationKind
 
@@ -49,12 +50,16 @@ def recommendation(code: str):
     form = RecommendationForm()
     problem = None
     if form.validate_on_submit():
+        conditions = [(Role.DCC, line) for line in (form.conditions.data or "").splitlines()] + [
+            (Role.SECAS, line) for line in (form.secas_conditions.data or "").splitlines()]
         try:
             services.record_recommendation(current_user, release, kind=RecommendationKind(form.kind.data),
-                                           conditions=(form.conditions.data or "").splitlines(),
+                                           conditions=conditions,
                                            reasons=form.reasons.data, password=form.password.data)
         except Invalid as err:
-            problem = _problem(err, "password" if "password" in err.message else "reasons")
+            field_id = ("password" if "password" in err.message else
+                        "conditions" if "condition" in err.message else "reasons")
+            problem = _problem(err, field_id)
         else:
             db.session.commit()
             return _done("decisions.decision", code)
@@ -62,7 +67,127 @@ def recommendation(code: str):
     facts = ReleaseFacts(release)
     return render_template("decisions/recommendation.html", release=release, form=form, problem=problem,
                            refused=refusal("record_recommendation", facts, current_user),
+                           criteria=[(c, facts.final(c)) for c in facts.criteria],
                            decision=services.decision_summary(release, current_user, facts)), status
+
+
+# --- Conditions (owner marks met, OpsG accepts, Panel chair waives) --------------------------------
+
+CONDITIONS_FRAGMENT = "decisions/_conditions.html"
+
+
+def _with_ids(form, number: int, kind: str):
+    """Ids unique on the page (each condition has its own forms), which the error summary links to."""
+    for field in form:
+        field.id = f"{field.name}-{kind}-{number}" if field.name in ("csrf_token", "submit") else f"{field.name}-{number}"
+    return form
+
+
+def _conditions_context(release: Release, facts: ReleaseFacts | None = None, *, number: int | None = None,
+                        problem=None, **forms) -> dict:
+    """Every condition with its state, evidence and the forms the action table offers this user."""
+    facts = facts or ReleaseFacts(release)
+    rows = []
+    for condition in facts.conditions:
+        n, mine = condition.number, condition.number == number
+        rows.append({
+            "condition": condition, "actions": offers(facts, current_user, condition),
+            "met_form": _with_ids(forms.get("met_form") if mine and forms.get("met_form")
+                                  else ConditionMetForm(formdata=None), n, "met"),
+            "waive_form": _with_ids(forms.get("waive_form") if mine and forms.get("waive_form")
+                                    else WaiveConditionForm(formdata=None), n, "waive"),
+            "accept_form": _with_ids(AcceptConditionForm(formdata=None), n, "accept"),
+        })
+    return {"release": release, "rows": rows, "problem": problem, "blocking": conditions_blocking(facts),
+            "error_form": forms.get("met_form") or forms.get("waive_form"), "recommendation": facts.recommendation}
+
+
+def _conditions_region(release: Release, status: int = 200, **context):
+    """The conditions fragment for htmx, else the whole conditions page."""
+    context = _conditions_context(release, **context)
+    if htmx:
+        headers = {} if status >= 400 else {"HX-Trigger": "release-changed"}
+        return render_template(CONDITIONS_FRAGMENT, **context), status, headers
+    return render_template("decisions/conditions.html", **context), status
+
+
+def _condition_done(release: Release, message: str):
+    if htmx:
+        return _conditions_region(release)
+    flash(message, "success")
+    return _done("decisions.conditions", release.code)
+
+
+@bp.get("/releases/<code>/conditions")
+@roles_required(*Role)
+def conditions(code: str):
+    return _conditions_region(release_or_404(code))
+
+
+@bp.post("/releases/<code>/conditions/<int:number>/met")
+@roles_required(Role.DCC, Role.SECAS)
+def mark_condition_met(code: str, number: int):
+    release = release_or_404(code)
+    condition = services.find_condition(ReleaseFacts(release), number)
+    require("mark_condition_met", release, current_user, condition)
+    form = ConditionMetForm()
+    if not form.validate_on_submit():
+        return _conditions_region(release, 422, number=number, met_form=form)
+    upload = request.files.get("file")
+    staged = upload.stream if upload is not None and upload.filename else None
+    try:
+        services.mark_condition_met(current_user, release, condition, statement=form.statement.data,
+                                    staged=staged, file_name=upload.filename if staged else None)
+    except Invalid as err:
+        return _conditions_region(release, 422, number=number, met_form=form,
+                                  problem=_problem(err, f"file-{number}" if "file" in err.message
+                                                   else f"statement-{number}"))
+    db.session.commit()
+    return _condition_done(release, f"Condition {number} marked as met. OpsG will review it.")
+
+
+@bp.post("/releases/<code>/conditions/<int:number>/accept")
+@roles_required(Role.OPSG)
+def accept_condition(code: str, number: int):
+    release = release_or_404(code)
+    condition = services.find_condition(ReleaseFacts(release), number)
+    require("accept_condition", release, current_user, condition)
+    if not AcceptConditionForm().validate_on_submit():
+        return _conditions_region(release, 422, number=number)
+    services.accept_condition(current_user, release, condition)
+    db.session.commit()
+    return _condition_done(release, f"Condition {number} accepted as met.")
+
+
+@bp.post("/releases/<code>/conditions/<int:number>/waive")
+@roles_required(Role.PANEL)
+def waive_condition(code: str, number: int):
+    release = release_or_404(code)
+    condition = services.find_condition(ReleaseFacts(release), number)
+    require("waive_condition", release, current_user, condition)
+    form = WaiveConditionForm()
+    if not form.validate_on_submit():
+        return _conditions_region(release, 422, number=number, waive_form=form)
+    try:
+        services.waive_condition(current_user, release, condition, form.reason.data)
+    except Invalid as err:
+        return _conditions_region(release, 422, number=number, waive_form=form,
+                                  problem=_problem(err, f"reason-{number}"))
+    db.session.commit()
+    return _condition_done(release, f"Condition {number} waived.")
+
+
+@bp.get("/releases/<code>/conditions/<int:number>/file")
+@roles_required(*Role)
+def condition_file(code: str, number: int):
+    release = release_or_404(code)
+    condition = services.find_condition(ReleaseFacts(release), number)
+    if not condition.file_sha256:
+        raise NotFound(f"Condition {number} has no file.")
+    response = send_file(storage.path_for(condition.file_sha256), mimetype=condition.file_type, as_attachment=True,
+                         download_name=condition.file_name, conditional=False, etag=False)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # --- The vote --------------------------------------------------------------------------------------
