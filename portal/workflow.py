@@ -363,7 +363,7 @@ CONDITION_STAGES = frozenset({Stage.OPSG_REVIEW, Stage.PANEL_VOTE, Stage.APPROVE
 ACTIONS: tuple[Action, ...] = (
     # The RID
     Action("baseline", "Baseline the RID", _roles(Role.PANEL), frozenset({Stage.DRAFT}), _rid_complete,
-           (Stage.EVIDENCE,), chair_only=True, waits=_yes, post="releases.baseline"),
+           (Stage.EVIDENCE,), chair_only=True, waits=_yes, page="releases.baseline"),
     Action("edit_rid", "Edit the RID", _roles(Role.SECAS), ALL_STAGES - {Stage.LIVE}),
     # Evidence (the criterion's owner)
     Action("upload_evidence", "Add evidence for criterion {n}", OWNERS, GATHERING, _criterion_open,
@@ -375,7 +375,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("withdraw_evidence", "Withdraw", OWNERS, GATHERING, _file_changeable, owner_only=True, on="file",
            page=CRITERION_PAGE),
     Action("submit_evidence", "Submit your evidence", OWNERS, frozenset({Stage.EVIDENCE}), _can_submit,
-           (Stage.OPSG_REVIEW,), waits=_yes, page="criteria.index",
+           (Stage.OPSG_REVIEW,), waits=_yes, page="evidence.check",
            who=lambda facts: " and ".join(role.label for role in _ready_to_submit(facts))),
     Action("answer_request", "Answer OpsG's evidence request on criterion {n}", OWNERS, GATHERING,
            _request_waiting, owner_only=True, on="request", waits=_yes, page=CRITERION_PAGE),

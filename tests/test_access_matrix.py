@@ -94,6 +94,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "decisions.replan": SECAS,
     "decisions.vote": EVERYONE,
     "decisions.vote_tally": EVERYONE,
+    "evidence.check": DCC | SECAS,
     "evidence.download": EVERYONE,
     "evidence.evidence": EVERYONE,
     "evidence.statement": DCC | SECAS,

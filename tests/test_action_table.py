@@ -248,7 +248,8 @@ def ballot(w: World, key: str, choice: str) -> None:
 
 def with_alternate(w: World) -> None:
     vote_open(w)
-    w.ok(w.post("panel", f"/releases/{w.code}/vote/alternate", {"alternate_id": str(w.users["panel2"].id)}))
+    w.ok(w.post("panel", f"/releases/{w.code}/vote/alternate", {"alternate_id": str(w.users["panel2"].id),
+                                                                "confirmed": "yes"}))
 
 
 def with_quorum(w: World, choice: str = "go", not_met: tuple[int, ...] = ()) -> None:
@@ -259,7 +260,7 @@ def with_quorum(w: World, choice: str = "go", not_met: tuple[int, ...] = ()) -> 
 
 def vote_closed(w: World, choice: str = "go", not_met: tuple[int, ...] = ()) -> None:
     with_quorum(w, choice, not_met)
-    w.ok(w.post("panel_chair", f"/releases/{w.code}/vote/close"))
+    w.ok(w.post("panel_chair", f"/releases/{w.code}/vote/close", {"confirmed": "yes"}))
 
 
 def decided(w: World, choice: str, not_met: tuple[int, ...] = ()) -> None:
@@ -339,7 +340,7 @@ def req(w: World, tail: str) -> str:
 
 CASES = [
     Case("baseline", "panel_chair", at(Stage.DRAFT),
-         lambda w: (base(w, "/baseline"), {}),
+         lambda w: (base(w, "/baseline"), {"meeting_on": ["14", "10", "2020"], "minute_ref": "84/03"}),
          lambda w: form(base(w, "/baseline")),
          ("release", "rid_versions"), Stage.EVIDENCE, moves=Stage.EVIDENCE),
     Case("edit_rid", "secas", at(Stage.DRAFT),
@@ -417,15 +418,15 @@ CASES = [
          lambda w: form(vote_url(w, "/open")),
          ("votes", "release"), Stage.EVIDENCE, moves=Stage.PANEL_VOTE),
     Case("appoint_alternate", "panel", vote_open,
-         lambda w: (vote_url(w, "/alternate"), {"alternate_id": str(w.users["panel2"].id)}),
+         lambda w: (vote_url(w, "/alternate"), {"alternate_id": str(w.users["panel2"].id), "confirmed": "yes"}),
          lambda w: form(vote_url(w, "/alternate")),
          ("seats",), Stage.APPROVED),
     Case("revoke_alternate", "panel", with_alternate,
-         lambda w: (vote_url(w, "/alternate/revoke"), {}),
+         lambda w: (vote_url(w, "/alternate/revoke"), {"confirmed": "yes"}),
          lambda w: form(vote_url(w, "/alternate/revoke")),
          ("seats",), Stage.APPROVED),
     Case("declare_conflict", "panel", vote_open,
-         lambda w: (vote_url(w, "/conflict"), {"note": "I work for the DCC's supplier."}),
+         lambda w: (vote_url(w, "/conflict"), {"note": "I work for the DCC's supplier.", "confirmed": "yes"}),
          lambda w: form(vote_url(w, "/conflict")),
          ("seats",), Stage.APPROVED),
     Case("cast_ballot", "panel", vote_open,
@@ -434,7 +435,7 @@ CASES = [
          lambda w: form(vote_url(w, "/ballot"), hidden("member_id", w.users["panel"].id)),
          ("ballots",), Stage.APPROVED),
     Case("close_vote", "panel_chair", with_quorum,
-         lambda w: (vote_url(w, "/close"), {}),
+         lambda w: (vote_url(w, "/close"), {"confirmed": "yes"}),
          lambda w: form(vote_url(w, "/close")),
          ("votes",), Stage.APPROVED),
     Case("record_decision", "panel_chair", vote_closed,

@@ -292,6 +292,19 @@ def cast_vote(code: str):
     return _done("decisions.vote", code)
 
 
+def _confirmed() -> bool:
+    """Whether this post comes from the confirmation page (the first post of a step that cannot be undone shows it)."""
+    return request.form.get("confirmed") == "yes"
+
+
+def _confirm_page(release: Release, *, heading: str, warning: str, action: str, button: str, fields=(),
+                  rows=(), listed=None, listed_heading: str = "", listed_empty: str = "", warn: bool = False):
+    return render_template("decisions/confirm.html", release=release, heading=heading, rows=list(rows),
+                           listed=listed, listed_heading=listed_heading, listed_empty=listed_empty,
+                           warning=warning, action=action, fields=list(fields), button=button, warn=warn,
+                           back=url_for("decisions.vote", code=release.code))
+
+
 @bp.post("/releases/<code>/vote/alternate")
 @roles_required(Role.PANEL)
 def appoint_alternate(code: str):
@@ -300,13 +313,24 @@ def appoint_alternate(code: str):
     form = AlternateForm()
     form.alternate_id.choices = [(u.id, u.name) for u in db.session.scalars(
         sa.select(User).where(User.role == Role.PANEL, User.active))]
+    require("appoint_alternate", ReleaseFacts(release), current_user)
     if not form.validate_on_submit():
         return _vote_page(release, 422, alternate_form=form)
+    alternate = db.session.get(User, form.alternate_id.data)
+    if not _confirmed():
+        return _confirm_page(
+            release, heading=f"Appoint {alternate.name} as your alternate?",
+            rows=[("Alternate", f"{alternate.name} ({alternate.organisation})")],
+            warning=f"{alternate.name} will vote in your place in this vote, and you will not vote yourself. You "
+                    "can revoke the appointment until they have voted.",
+            action=url_for("decisions.appoint_alternate", code=code), fields=[("alternate_id", alternate.id)],
+            button=f"Appoint {alternate.name}")
     try:
-        services.appoint_alternate(current_user, vote, db.session.get(User, form.alternate_id.data))
+        services.appoint_alternate(current_user, vote, alternate)
     except Invalid as err:
         return _vote_page(release, 422, alternate_form=form, problem=_problem(err, "alternate_id"))
     db.session.commit()
+    flash(f"{alternate.name} is your alternate in this vote.", "success")
     return _done("decisions.vote", code)
 
 
@@ -315,10 +339,19 @@ def appoint_alternate(code: str):
 def revoke_alternate(code: str):
     release = release_or_404(code)
     vote = _open_vote_or_404(release)
+    facts = ReleaseFacts(release)
+    require("revoke_alternate", facts, current_user)
     if not RevokeAlternateForm().validate_on_submit():
         return _vote_page(release, 422)
+    alternate = facts.own_seat(current_user).alternate
+    if not _confirmed():
+        return _confirm_page(
+            release, heading=f"Revoke {alternate.name} as your alternate?", rows=[("Alternate", alternate.name)],
+            warning=f"{alternate.name} will no longer vote in your place: you vote yourself again.",
+            action=url_for("decisions.revoke_alternate", code=code), button=f"Revoke {alternate.name}")
     services.revoke_alternate(current_user, vote)
     db.session.commit()
+    flash(f"You revoked {alternate.name} as your alternate: you vote yourself again.", "success")
     return _done("decisions.vote", code)
 
 
@@ -327,11 +360,19 @@ def revoke_alternate(code: str):
 def declare_conflict(code: str):
     release = release_or_404(code)
     vote = _open_vote_or_404(release)
+    require("declare_conflict", ReleaseFacts(release), current_user)
     form = ConflictForm()
     if not form.validate_on_submit():
         return _vote_page(release, 422, conflict_form=form)
+    if not _confirmed():
+        return _confirm_page(
+            release, heading="Declare a conflict of interest?", rows=[("Conflict of interest", form.note.data)],
+            warning="Once declared, you do not vote in this vote and are not counted towards quorum. This cannot "
+                    "be undone.", action=url_for("decisions.declare_conflict", code=code),
+            fields=[("note", form.note.data)], button="Declare the conflict", warn=True)
     services.declare_conflict(current_user, vote, form.note.data)
     db.session.commit()
+    flash("Your conflict of interest is declared: you do not vote in this vote.", "success")
     return _done("decisions.vote", code)
 
 
@@ -340,9 +381,23 @@ def declare_conflict(code: str):
 def close_vote(code: str):
     release = release_or_404(code)
     vote = _open_vote_or_404(release)
+    facts = ReleaseFacts(release)
+    require("close_vote", facts, current_user)
     form = CloseVoteForm()
     if not form.validate_on_submit():
         return _vote_page(release, 422)
+    if not _confirmed():
+        tally = facts.tally
+        waiting = [seat.member.name + (f" (alternate: {seat.alternate.name})" if seat.alternate else "")
+                   for seat in tally.eligible if seat.member_id not in tally.voted_ids]
+        return _confirm_page(
+            release, heading="Close the vote now?",
+            rows=[("Voted", f"{len(tally.voted_ids)} of {len(tally.eligible)} eligible members"),
+                  ("Outcome if closed now", tally.outcome.label if tally.outcome else "None")],
+            listed=waiting, listed_heading="Not voted yet", listed_empty="Every eligible member has voted.",
+            warning="Closing cannot be undone: no ballot can be cast or changed after it, and the ballots are "
+                    "revealed.", action=url_for("decisions.close_vote", code=code), button="Close the vote",
+            warn=True)
     services.close_vote(current_user, vote)
     db.session.commit()
     return _done("decisions.vote", code)
