@@ -86,6 +86,11 @@ def _panel_decides(app, release, clients, members, choices) -> None:
 
 
 def _go_live(app, release, clients) -> None:
+    # OpsG's condition first: the DCC marks it met, OpsG accepts it (go-live waits for it).
+    assert confirm(clients["secas"], release.code, "readiness").status_code == 409
+    _ok(clients["dcc"].post_form(f"/releases/{release.code}/conditions/1/met",
+                                 {"statement": "The rollback plan is confirmed."}))
+    _ok(clients["opsg"].post_form(f"/releases/{release.code}/conditions/1/accept"))
     _ok(confirm(clients["secas"], release.code, "readiness"))
     _ok(confirm(clients["secas"], release.code, "sec_implemented", "SEC v40.0"))
     _ok(confirm(clients["dcc"], release.code, "deployment"))
