@@ -97,9 +97,9 @@ def batched_facts(releases: list[Release], user) -> list[ReleaseFacts]:
     for confirmation in db.session.scalars(sa.select(GoLiveConfirmation).where(
             GoLiveConfirmation.decision_id.in_(latest))) if latest else ():
         confirmations.setdefault(confirmation.decision_id, {})[ConfirmationKind(confirmation.kind)] = confirmation
-    # The conditions of each release's current recommendation, for the owners and OpsG (a Panel task never reads them).
-    condition_ids = (ids_at(Stage.OPSG_REVIEW, Stage.PANEL_VOTE, Stage.APPROVED)
-                     if user.role in (Role.DCC, Role.SECAS, Role.OPSG) else [])
+    # The conditions of each release's current recommendation (the owners mark them met, OpsG accepts them, the
+    # Panel chair may waive them, and the go-live confirmations wait on them).
+    condition_ids = ids_at(Stage.OPSG_REVIEW, Stage.PANEL_VOTE, Stage.APPROVED)
     conditions: dict[int, list[Condition]] = {release_id: [] for release_id in condition_ids}
     for condition in db.session.scalars(
             sa.select(Condition).join(Recommendation, Recommendation.id == Condition.recommendation_id)
