@@ -232,3 +232,22 @@ def test_the_decision_records_the_rid_version_and_the_pack_shows_conditions(app,
     tracked = pack["recommendations"][0]["tracked_conditions"]
     assert [(c["number"], c["owner"], c["state"]) for c in tracked] == [(1, "dcc", "met"), (2, "secas", "open")]
     assert tracked[0]["met_statement"] == "Deployed on 10 February."
+
+
+def test_bad_input_is_refused_in_gov_uk_style_and_stores_nothing(app, users, approved):
+    code = approved.code
+    too_long = mark_met(client_for(app, users["dcc"]), code, 1, statement="x" * 10001)
+    assert too_long.status_code == 422
+    assert "The statement must be 10000 characters or fewer" in page_text(too_long.get_data(as_text=True))
+    empty_file = mark_met(client_for(app, users["dcc"]), code, 1, file=(io.BytesIO(b""), "empty.pdf"))
+    assert empty_file.status_code == 422 and "The selected file is empty." in page_text(empty_file.get_data(as_text=True))
+    waive = client_for(app, users["panel_chair"]).post_form(f"/releases/{code}/conditions/2/waive", {"reason": ""},
+                                                              htmx=True)
+    assert waive.status_code == 422 and waive.get_data(as_text=True).startswith('<section id="conditions"')
+    assert 'href="#reason-2"' in waive.get_data(as_text=True)
+    assert client_for(app, users["dcc"]).get(f"/releases/{code}/conditions/9/met").status_code == 405
+    assert mark_met(client_for(app, users["dcc"]), code, 9).status_code == 404
+    assert client_for(app, users["dcc"]).get(f"/releases/{code}/conditions/1/file").status_code == 404
+    assert states(app, approved) == ["open", "open"]
+    page = page_text(client_for(app, users["secas"]).get(f"/releases/{code}/go-live").get_data(as_text=True))
+    assert "See the conditions of the OpsG recommendation" in page
