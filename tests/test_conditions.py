@@ -13,6 +13,7 @@ from decisions_support import assess_all, cast, client_for, close, confirm, coun
 from releases_html import page_text
 
 from portal.auth.models import User
+from portal.notifications.models import Notification
 from portal.decisions.models import Condition, ConditionState, Decision, GoLiveConfirmation
 from portal.extensions import db
 from portal.releases.models import Stage
@@ -251,3 +252,20 @@ def test_bad_input_is_refused_in_gov_uk_style_and_stores_nothing(app, users, app
     assert states(app, approved) == ["open", "open"]
     page = page_text(client_for(app, users["secas"]).get(f"/releases/{code}/go-live").get_data(as_text=True))
     assert "See the conditions of the OpsG recommendation" in page
+
+
+def test_each_step_tells_whoever_acts_next(app, users, approved):
+    def subjects(user) -> list[str]:
+        with app.app_context():
+            return list(db.session.scalars(sa.select(Notification.subject).where(Notification.user_id == user.id)))
+
+    assert any("conditions for DCC to meet" in s for s in subjects(users["dcc"]))
+    assert any("conditions for SECAS to meet" in s for s in subjects(users["secas"]))
+    assert mark_met(client_for(app, users["dcc"]), approved.code, 1).status_code == 303
+    assert any("condition 1 is ready for OpsG" in s for s in subjects(users["opsg"]))
+    assert mark_met(client_for(app, users["secas"]), approved.code, 2).status_code == 303
+    opsg = client_for(app, users["opsg"])
+    assert opsg.post_form(f"/releases/{approved.code}/conditions/1/accept").status_code == 303
+    assert not any("every condition is settled" in s for s in subjects(users["secas"]))
+    assert opsg.post_form(f"/releases/{approved.code}/conditions/2/accept").status_code == 303
+    assert any("every condition is settled" in s for s in subjects(users["secas"]))

@@ -77,6 +77,13 @@ def record_recommendation(actor, release: Release, *, kind: RecommendationKind,
     notify("recommendation_recorded", [Role.PANEL, Role.SECAS], f"{release.name}: OpsG recommendation recorded",
            f"OpsG recommends: {kind.label}.", url=portal_path("decisions.decision", code=release.code),
            release=release)
+    for owner in CONDITION_OWNERS:  # each owner is told the conditions it must meet before go-live
+        mine = [f"{n}. {text}" for n, (role, text) in enumerate(conditions, start=1) if role == owner]
+        if mine:
+            notify("recommendation_recorded", [owner], f"{release.name}: conditions for {owner.label} to meet",
+                   f"OpsG recommends implementing subject to conditions. {owner.label} marks each one met, with "
+                   f"its evidence, before go-live: " + " ".join(mine),
+                   url=portal_path("decisions.conditions", code=release.code), release=release)
     return recommendation
 
 
@@ -122,7 +129,19 @@ def mark_condition_met(actor, release: Release, condition: Condition, *, stateme
                  obj=condition, release=release, before={"state": "open"},
                  after={"state": "met", "statement": statement, "file": file_fields.get("file_name"),
                         "sha256": file_fields.get("file_sha256")})
+    notify("criteria_ready", [Role.OPSG], f"{release.name}: condition {condition.number} is ready for OpsG",
+           f"{actor.role.label} has marked condition {condition.number} met: {condition.text} Review its evidence "
+           "and accept it.", url=portal_path("decisions.conditions", code=release.code), release=release)
     return condition
+
+
+def _tell_if_go_live_can_proceed(release: Release) -> None:
+    """Once the last condition is settled after a Go, the go-live confirmations are due."""
+    facts = ReleaseFacts(release)
+    if release.stage == Stage.APPROVED and not facts.unsettled_conditions():
+        notify("go_live_due", [Role.SECAS, Role.DCC], f"{release.name}: every condition is settled",
+               f"Go-live confirmations are due for {uk_date(release.planned_go_live)}.",
+               url=portal_path("decisions.go_live", code=release.code), release=release)
 
 
 def accept_condition(actor, release: Release, condition: Condition) -> Condition:
@@ -133,6 +152,7 @@ def accept_condition(actor, release: Release, condition: Condition) -> Condition
             {"state": ConditionState.ACCEPTED, "settled_by_id": actor.id, "settled_at": utcnow()})
     record_event(actor, "condition.accepted", f"Condition {condition.number} accepted by OpsG", obj=condition,
                  release=release, before={"state": "met"}, after={"state": "accepted"})
+    _tell_if_go_live_can_proceed(release)
     return condition
 
 
@@ -148,6 +168,7 @@ def waive_condition(actor, release: Release, condition: Condition, reason: str) 
                                                  "settled_by_id": actor.id, "settled_at": utcnow()})
     record_event(actor, "condition.waived", f"Condition {condition.number} waived by the Panel", obj=condition,
                  release=release, before={"state": str(before)}, after={"state": "waived", "reason": reason})
+    _tell_if_go_live_can_proceed(release)
     return condition
 
 
