@@ -202,8 +202,7 @@ class ReleaseFacts:
         recommendation = self.recommendation
         if recommendation is None or not recommendation.conditions:
             return []
-        return list(db.session.scalars(sa.select(Condition).where(Condition.recommendation_id == recommendation.id)
-                                       .order_by(Condition.number)))
+        return list(recommendation.condition_rows)  # loaded with the recommendation where a page reads both
 
     def unsettled_conditions(self) -> list[Condition]:
         """The conditions neither accepted by OpsG nor waived by the Panel: go-live waits on them."""

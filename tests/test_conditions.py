@@ -269,3 +269,49 @@ def test_each_step_tells_whoever_acts_next(app, users, approved):
     assert not any("every condition is settled" in s for s in subjects(users["secas"]))
     assert opsg.post_form(f"/releases/{approved.code}/conditions/2/accept").status_code == 303
     assert any("every condition is settled" in s for s in subjects(users["secas"]))
+
+
+def test_the_services_require_their_action(app, users, approved):
+    """The rules hold below HTTP too: each service begins by requiring its action from the table."""
+    from portal.access import Conflict, Invalid, PermissionDenied
+    from portal.decisions import services
+    from portal.queries import ReleaseFacts
+
+    with app.app_context():
+        release = db.session.get(type(approved), approved.id)
+        first, second = ReleaseFacts(release).conditions
+        user = lambda key: db.session.get(User, users[key].id)  # noqa: E731
+        with pytest.raises(PermissionDenied):
+            services.mark_condition_met(user("secas"), release, first, statement="Done.")
+        with pytest.raises(Invalid):
+            services.mark_condition_met(user("dcc"), release, first, statement=" ")
+        with pytest.raises(Conflict):
+            services.accept_condition(user("opsg"), release, first)  # not met yet
+        with pytest.raises(PermissionDenied):
+            services.waive_condition(user("panel"), release, second, "A reason.")
+        with pytest.raises(Invalid):
+            services.waive_condition(user("panel_chair"), release, second, "")
+        db.session.rollback()
+    assert states(app, approved) == ["open", "open"]
+
+
+@pytest.mark.parametrize("who", ["dcc", "secas", "opsg", "panel_chair"])
+def test_pages_with_conditions_stay_within_the_query_budget(app, users, approved, who):
+    """Issue 7's budget (15 queries a page) holds with conditions on the release, its go-live and My tasks."""
+    client = client_for(app, users[who])
+    with app.app_context():
+        engine = db.engine
+    queries = []
+    count_it = lambda *args: queries.append(1)  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", count_it)
+    try:
+        over = {}
+        for url in (f"/releases/{approved.code}", f"/releases/{approved.code}/conditions", "/tasks",
+                    f"/releases/{approved.code}/decision"):
+            queries.clear()
+            assert client.get(url).status_code == 200
+            if len(queries) > 15:
+                over[url] = len(queries)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count_it)
+    assert over == {}

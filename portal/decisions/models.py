@@ -54,6 +54,8 @@ class Recommendation(db.Model):
 
     recorded_by: so.Mapped[User] = so.relationship()
     signature: so.Mapped[Signature] = so.relationship()
+    # Its conditions as tracked rows (`conditions` keeps the texts as signed).
+    condition_rows: so.Mapped[list[Condition]] = so.relationship(order_by="Condition.number", viewonly=True)
 
 
 class VoteState(enum.StrEnum):

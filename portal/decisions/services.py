@@ -485,7 +485,7 @@ def decision_summary(release: Release, user, facts: ReleaseFacts | None = None) 
     recommendations = [] if facts.before_any_recommendation else list(
         db.session.scalars(sa.select(Recommendation).where(
             Recommendation.release_id == release.id, Recommendation.round.in_((release.round, release.round - 1)))
-            .options(joinedload(Recommendation.signature))))
+            .options(joinedload(Recommendation.signature), joinedload(Recommendation.condition_rows))).unique())
     current = {r.round: r for r in recommendations if r.is_current}
     facts.__dict__.setdefault("recommendation", current.get(release.round))  # the guards need not read it again
     recommendation = current.get(release.round) or current.get(release.round - 1)
@@ -496,9 +496,7 @@ def decision_summary(release: Release, user, facts: ReleaseFacts | None = None) 
         sa.select(Criterion).join(ReassessmentMark, ReassessmentMark.criterion_id == Criterion.id)
         .where(ReassessmentMark.decision_id == decision.id).order_by(Criterion.number)))
     vote = facts.vote
-    conditions = [] if recommendation is None or not recommendation.conditions else (
-        facts.conditions if recommendation is facts.recommendation else list(db.session.scalars(
-            sa.select(Condition).where(Condition.recommendation_id == recommendation.id).order_by(Condition.number))))
+    conditions = list(recommendation.condition_rows) if recommendation is not None and recommendation.conditions else []
     return DecisionSummary(release.round, recommendation, earlier, vote, facts.tally, decision,
                            facts.confirmations, reopened, conditions,
                            next_steps(facts, user), who_acts_next(facts))

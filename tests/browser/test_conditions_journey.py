@@ -48,7 +48,7 @@ def open_task(page: Page, base: str, title: str) -> None:
 
 
 def test_a_condition_from_the_recommendation_to_acceptance_then_go_live(app, browser: Browser, live_server,
-                                                                        sign_in, tmp_path):
+                                                                        sign_in, tmp_path, axe, screenshot):
     with app.app_context():  # OpsG review, every criterion assessed Met
         release = db.session.scalar(sa.select(Release).where(Release.code == CODE))
         release.stage = Stage.OPSG_REVIEW
@@ -70,6 +70,7 @@ def test_a_condition_from_the_recommendation_to_acceptance_then_go_live(app, bro
     summary = page.get_by_test_id("criteria-summary")
     expect(summary.get_by_role("columnheader", name="Final assessment")).to_be_visible()
     expect(summary.get_by_role("row")).to_have_count(11)  # the header and criteria 1-10, each Met
+    screenshot(page, "recommendation-with-criteria-summary")
     page.get_by_label("Implement subject to conditions", exact=True).check()
     page.get_by_label("Conditions the DCC must meet (one on each line)").fill(CONDITION)
     page.get_by_label("Reasons").fill("Every criterion is met; one defect fix is still to deploy.")
@@ -107,6 +108,8 @@ def test_a_condition_from_the_recommendation_to_acceptance_then_go_live(app, bro
     expect(conditions.get_by_test_id("condition-state-1")).to_have_text("Met, waiting for OpsG")
     expect(conditions.get_by_role("link", name="deployment-report.pdf")).to_be_visible()
     expect(dcc.get_by_role("button", name="Mark condition 1 as met")).to_have_count(0)
+    assert axe(dcc) == []
+    screenshot(dcc, "condition-met")
 
     # OpsG accepts it from My tasks.
     opsg = person(OPSG)
