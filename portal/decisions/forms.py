@@ -74,6 +74,7 @@ class BallotForm(FlaskForm):
 
 class AlternateForm(FlaskForm):
     alternate_id = SelectField("Alternate", widget=GovSelect(), coerce=coerce_id, validate_choice=True,
+                               description="Any active SEC Panel user, whether or not they are a member of this vote.",
                                validators=[InputRequired("Choose your alternate")])
     submit = SubmitField("Appoint the alternate", widget=GovSubmitInput())
 
