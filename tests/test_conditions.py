@@ -315,3 +315,20 @@ def test_pages_with_conditions_stay_within_the_query_budget(app, users, approved
     finally:
         sa.event.remove(engine, "before_cursor_execute", count_it)
     assert over == {}
+
+
+def test_a_decision_keeps_the_rid_version_it_was_made_against(app, users, make_release):
+    """A later RID version (the replan after a No-go) does not change what an earlier decision was made on."""
+    from decisions_support import decided
+
+    release = decided(app, users, make_release(Stage.OPSG_REVIEW), [users["panel_chair"], users["panel"]],
+                      ("no_go", "no_go"))
+    response = client_for(app, users["secas"]).post_form(
+        f"/releases/{release.code}/replan", {"new_go_live": ["25", "3", "2021"], "change_note": "Deferred."})
+    assert response.status_code == 303
+    with app.app_context():
+        decision = db.session.scalar(sa.select(Decision))
+        assert decision.rid_version.number == "0.1"
+        assert db.session.get(type(release), release.id).current_rid.number == "0.2"
+    pack = json.loads(client_for(app, users["opsg"]).get(f"/releases/{release.code}/pack.json").get_data(as_text=True))
+    assert [d["rid_version"] for d in pack["decisions"]] == ["0.1"]
