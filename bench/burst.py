@@ -209,7 +209,7 @@ def measure(kind: str, port: int, database_url: str, work: Path, args) -> dict:
             race_tags.append((mid, tag))
             race_calls.append(lambda c=c, mid=mid, n=n, tag=tag: ballot(c, code, mid, choices[n % 3], tag))
         race_calls.append(lambda: closer.request("POST", f"/releases/{code}/vote/close",
-                                                 {"csrf_token": closer.token}))
+                                                 {"csrf_token": closer.token, "confirmed": "yes"}))
         race = fire(race_calls)
     finally:
         proc.terminate()

@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .access import Role
 from .criteria.models import Assessment, AssessmentStatus, EvidenceRequest, RequestState
-from .decisions.models import (Ballot, Choice, ConfirmationKind, Decision, GoLiveConfirmation, Outcome,
+from .decisions.models import (Ballot, Choice, Condition, ConfirmationKind, Decision, GoLiveConfirmation, Outcome,
                                Recommendation, Vote, VoteMember)
 from .criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 from .extensions import db
@@ -204,6 +204,18 @@ class ReleaseFacts:
         return db.session.scalar(sa.select(Recommendation).where(
             Recommendation.release_id == self.release.id, Recommendation.round == self.round,
             Recommendation.is_current).options(joinedload(Recommendation.signature)))
+
+    @cached_property
+    def conditions(self) -> list[Condition]:
+        """The conditions of this round's current recommendation, in their order."""
+        recommendation = self.recommendation
+        if recommendation is None or not recommendation.conditions:
+            return []
+        return list(recommendation.condition_rows)  # loaded with the recommendation where a page reads both
+
+    def unsettled_conditions(self) -> list[Condition]:
+        """The conditions neither accepted by OpsG nor waived by the Panel: go-live waits on them."""
+        return [c for c in self.conditions if not c.is_settled]
 
     @cached_property
     def vote(self) -> Vote | None:

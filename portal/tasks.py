@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .access import Role
 from .extensions import db
-from .decisions.models import Ballot, ConfirmationKind, Decision, GoLiveConfirmation, Recommendation, Vote, VoteMember
+from .decisions.models import Ballot, Condition, ConfirmationKind, Decision, GoLiveConfirmation, Recommendation, Vote, VoteMember
 from .queries import (ReleaseFacts, current_finals, criteria_with_evidence, due_on, submitted_roles,
                       unclosed_requests)
 from .releases.models import Criterion, Milestone, MilestoneKind, Release, Stage
@@ -32,6 +32,7 @@ DUE_BY = {
     "close_vote": MilestoneKind.PANEL_DECISION, "record_decision": MilestoneKind.PANEL_DECISION,
     "confirm_readiness": MilestoneKind.GO_LIVE, "confirm_sec_implemented": MilestoneKind.GO_LIVE,
     "confirm_deployment": MilestoneKind.GO_LIVE,
+    "mark_condition_met": MilestoneKind.GO_LIVE, "accept_condition": MilestoneKind.GO_LIVE,
 }
 ORDER = {action.name: n for n, action in enumerate(ACTIONS)}
 
@@ -116,6 +117,16 @@ def batched_facts(releases: list[Release], user) -> list[ReleaseFacts]:
     for confirmation in db.session.scalars(sa.select(GoLiveConfirmation).where(
             GoLiveConfirmation.decision_id.in_(latest))) if latest else ():
         confirmations.setdefault(confirmation.decision_id, {})[ConfirmationKind(confirmation.kind)] = confirmation
+    # The conditions of each release's current recommendation (the owners mark them met, OpsG accepts them, the
+    # Panel chair may waive them, and the go-live confirmations wait on them).
+    condition_ids = ids_at(Stage.OPSG_REVIEW, Stage.PANEL_VOTE, Stage.APPROVED)
+    conditions: dict[int, list[Condition]] = {release_id: [] for release_id in condition_ids}
+    for condition in db.session.scalars(
+            sa.select(Condition).join(Recommendation, Recommendation.id == Condition.recommendation_id)
+            .join(Release, Release.id == Recommendation.release_id)
+            .where(Recommendation.release_id.in_(condition_ids), Recommendation.is_current,
+                   Recommendation.round == Release.round).order_by(Condition.number)) if condition_ids else ():
+        conditions[condition.release_id].append(condition)
     result = []
     for release in releases:
         known = {}
@@ -135,6 +146,8 @@ def batched_facts(releases: list[Release], user) -> list[ReleaseFacts]:
             known["decisions"] = decisions.get(release.id, [])
             if known["decisions"]:
                 known["confirmations"] = confirmations.get(known["decisions"][0].id, {})
+        if release.id in condition_ids:
+            known["conditions"] = conditions[release.id]
         result.append(ReleaseFacts(release, **known))
     return result
 

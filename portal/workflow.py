@@ -15,7 +15,7 @@ from typing import Any, Callable
 from .access import Conflict, PermissionDenied, Role
 from .audit.services import record_event
 from .criteria.models import EvidenceRequest, RequestState
-from .decisions.models import ConfirmationKind, VoteMember, VoteState
+from .decisions.models import Condition, ConditionState, ConfirmationKind, VoteMember, VoteState
 from .database import update_once
 from .criteria.evidence_models import EvidenceFile
 from .extensions import db
@@ -255,11 +255,49 @@ def _can_decide(facts: ReleaseFacts, user, subject) -> str | None:
     return None
 
 
+def _condition_waiting_on_owner(facts: ReleaseFacts, user, condition: Condition) -> str | None:
+    if condition.state == ConditionState.MET:
+        return Settled(f"Condition {condition.number} has been marked met: OpsG reviews it.")
+    if condition.is_settled:
+        return Settled(f"Condition {condition.number} has been {ConditionState(condition.state).label.lower()}.")
+    return None
+
+
+def _condition_waiting_on_opsg(facts: ReleaseFacts, user, condition: Condition) -> str | None:
+    if condition.state == ConditionState.OPEN:
+        return (f"Condition {condition.number} is waiting for {condition.owner_role.label} to mark it met, "
+                "with its evidence.")
+    if condition.is_settled:
+        return Settled(f"Condition {condition.number} has been {ConditionState(condition.state).label.lower()}.")
+    return None
+
+
+def _condition_unsettled(facts: ReleaseFacts, user, condition: Condition) -> str | None:
+    if condition.is_settled:
+        return Settled(f"Condition {condition.number} has been {ConditionState(condition.state).label.lower()}.")
+    return None
+
+
+def conditions_blocking(facts: ReleaseFacts) -> str | None:
+    """Why go-live cannot go ahead yet because of OpsG's conditions, naming each one that remains."""
+    remaining = facts.unsettled_conditions()
+    if not remaining:
+        return None
+    listed = "; ".join(f"condition {c.number} ({c.owner_role.label}: {c.text}) is "
+                       f"{'met, waiting for OpsG to accept it' if c.state == ConditionState.MET else 'open'}"
+                       for c in remaining)
+    return ("Go-live waits until OpsG accepts every condition of its recommendation or the Panel waives it: "
+            f"{listed}.")
+
+
 def _not_confirmed(kind: ConfirmationKind) -> Guard:
     def guard(facts: ReleaseFacts, user, subject) -> str | None:
         done = facts.confirmations
         if kind in done:
             return Settled(f"This has already been confirmed by {done[kind].confirmed_by.name}.")
+        blocked = conditions_blocking(facts)
+        if blocked:
+            return blocked
         if kind != ConfirmationKind.READINESS and ConfirmationKind.READINESS not in done:
             return "SECAS must first confirm it is ready to implement on the agreed date."
         return None
@@ -300,7 +338,7 @@ class Action:
     moves_to: tuple[Stage, ...] = ()
     chair_only: bool = False
     owner_only: bool = False  # only the role that owns the criterion
-    on: str = "release"  # what the action acts on: release, criterion, file, request or seat
+    on: str = "release"  # what the action acts on: release, criterion, file, request, seat or condition
     waits: Waits = _never  # the process waits on it: it is a task of whoever may take it
     page: str = "releases.show"  # the endpoint of the page where it is taken
     post: str = ""  # for a one-click action, the endpoint its button posts to
@@ -318,11 +356,14 @@ def _roles(*roles: Role) -> frozenset[Role]:
 
 OWNERS = _roles(Role.DCC, Role.SECAS)
 CRITERION_PAGE = "criteria.show"
+CONDITIONS_PAGE = "decisions.conditions"
+# A recommendation's conditions are worked on from its recording until go-live.
+CONDITION_STAGES = frozenset({Stage.OPSG_REVIEW, Stage.PANEL_VOTE, Stage.APPROVED})
 
 ACTIONS: tuple[Action, ...] = (
     # The RID
     Action("baseline", "Baseline the RID", _roles(Role.PANEL), frozenset({Stage.DRAFT}), _rid_complete,
-           (Stage.EVIDENCE,), chair_only=True, waits=_yes, post="releases.baseline"),
+           (Stage.EVIDENCE,), chair_only=True, waits=_yes, page="releases.baseline"),
     Action("edit_rid", "Edit the RID", _roles(Role.SECAS), ALL_STAGES - {Stage.LIVE}),
     # Evidence (the criterion's owner)
     Action("upload_evidence", "Add evidence for criterion {n}", OWNERS, GATHERING, _criterion_open,
@@ -334,7 +375,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("withdraw_evidence", "Withdraw", OWNERS, GATHERING, _file_changeable, owner_only=True, on="file",
            page=CRITERION_PAGE),
     Action("submit_evidence", "Submit your evidence", OWNERS, frozenset({Stage.EVIDENCE}), _can_submit,
-           (Stage.OPSG_REVIEW,), waits=_yes, page="criteria.index",
+           (Stage.OPSG_REVIEW,), waits=_yes, page="evidence.check",
            who=lambda facts: " and ".join(role.label for role in _ready_to_submit(facts))),
     Action("answer_request", "Answer OpsG's evidence request on criterion {n}", OWNERS, GATHERING,
            _request_waiting, owner_only=True, on="request", waits=_yes, page=CRITERION_PAGE),
@@ -372,6 +413,13 @@ ACTIONS: tuple[Action, ...] = (
            chair_only=True, waits=_yes, page="decisions.vote"),
     Action("record_decision", "Record the Panel's decision", _roles(Role.PANEL), frozenset({Stage.PANEL_VOTE}),
            _can_decide, (Stage.APPROVED, Stage.DEFERRED), chair_only=True, waits=_yes, page="decisions.vote"),
+    # OpsG's conditions (implement subject to conditions): the owner meets, OpsG accepts, the Panel chair may waive
+    Action("mark_condition_met", "Mark condition {n} as met", OWNERS, CONDITION_STAGES, _condition_waiting_on_owner,
+           owner_only=True, on="condition", waits=_yes, page=CONDITIONS_PAGE),
+    Action("accept_condition", "Accept condition {n} as met", _roles(Role.OPSG), CONDITION_STAGES,
+           _condition_waiting_on_opsg, on="condition", waits=_yes, page=CONDITIONS_PAGE),
+    Action("waive_condition", "Waive condition {n}", _roles(Role.PANEL), frozenset({Stage.PANEL_VOTE, Stage.APPROVED}),
+           _condition_unsettled, chair_only=True, on="condition", page=CONDITIONS_PAGE),
     # Go-live
     Action("confirm_readiness", "Confirm: SECAS ready to implement on the agreed date", _roles(Role.SECAS),
            frozenset({Stage.APPROVED}), _not_confirmed(ConfirmationKind.READINESS), waits=_yes,
@@ -411,6 +459,27 @@ def _criterion_of(subject) -> Criterion | None:
     return getattr(subject, "criterion", None)
 
 
+def _number_of(subject) -> int | str:
+    """The number an action's label shows: the criterion's, or the condition's."""
+    if isinstance(subject, Condition):
+        return subject.number
+    criterion = _criterion_of(subject)
+    return criterion.number if criterion is not None else ""
+
+
+def _owner_refusal(subject, user) -> PermissionDenied | None:
+    if isinstance(subject, Condition):
+        if subject.owner_role != user.role:
+            return PermissionDenied(f"Condition {subject.number} belongs to {subject.owner_role.label}: only "
+                                    f"{subject.owner_role.label} can mark it met.")
+        return None
+    criterion = _criterion_of(subject)
+    if criterion is not None and criterion.owner_role != user.role:
+        return PermissionDenied(f"Criterion {criterion.number} belongs to {criterion.owner_role.label}: only "
+                                f"{criterion.owner_role.label} can change its evidence.")
+    return None
+
+
 def _who(action: Action) -> str:
     names = " or ".join(role.label for role in sorted(action.roles, key=list(Role).index))
     return f"{names} chair" if action.chair_only else names
@@ -422,10 +491,9 @@ def refusal(name: str, facts: ReleaseFacts, user, subject=None) -> PermissionDen
     action = BY_NAME[name]
     if user.role not in action.roles or (action.chair_only and not user.is_chair):
         return PermissionDenied(f"Only {'the ' if action.chair_only else ''}{_who(action)} can do this.")
-    criterion = _criterion_of(subject)
-    if action.owner_only and criterion is not None and criterion.owner_role != user.role:
-        return PermissionDenied(f"Criterion {criterion.number} belongs to {criterion.owner_role.label}: only "
-                                f"{criterion.owner_role.label} can change its evidence.")
+    owner_refused = _owner_refusal(subject, user) if action.owner_only else None
+    if owner_refused is not None:
+        return owner_refused
     if facts.stage not in action.stages:
         return Conflict(_out_of_stage(action, facts, subject))
     reason = action.guard(facts, user, subject)
@@ -491,8 +559,7 @@ class Offer:
 
 
 def _label_of(action: Action, subject) -> str:
-    criterion = _criterion_of(subject)
-    return action.label.format(n=criterion.number if criterion else "")
+    return action.label.format(n=_number_of(subject))
 
 
 def offer(name: str, facts: ReleaseFacts, user, subject=None, *, with_waits: bool = False) -> Offer | None:
@@ -528,7 +595,7 @@ def offers(facts: ReleaseFacts, user, subject=None) -> Offers:
 
 def _kind(subject) -> str:
     return {Criterion: "criterion", EvidenceFile: "file", EvidenceRequest: "request",
-            VoteMember: "seat"}.get(type(subject), "release")
+            VoteMember: "seat", Condition: "condition"}.get(type(subject), "release")
 
 
 def _subjects(facts: ReleaseFacts, kind: str, user) -> list:
@@ -539,6 +606,8 @@ def _subjects(facts: ReleaseFacts, kind: str, user) -> list:
         return facts.criteria
     if kind == "request":
         return list(facts.requests.values())
+    if kind == "condition":
+        return facts.conditions
     if kind == "seat" and facts.vote is not None:
         return facts.seats_of(user) if user is not None else [m for m in facts.vote.members if not m.is_conflicted]
     return []
@@ -581,9 +650,11 @@ def next_steps(facts: ReleaseFacts, user) -> list[Offer]:
 
 
 def _label(action: Action, numbers: list[int]) -> str:
-    """The action's label for one criterion, for several ("Assess criteria 3, 8"), or for none."""
+    """The action's label for one criterion or condition, for several ("Assess criteria 3, 8"), or for none."""
     if len(numbers) > 1:
-        return action.label.replace("criterion {n}", "criteria " + ", ".join(map(str, sorted(numbers))))
+        listed = ", ".join(map(str, sorted(numbers)))
+        return action.label.replace("criterion {n}", "criteria " + listed).replace("condition {n}",
+                                                                                   "conditions " + listed)
     return action.label.format(n=numbers[0] if numbers else "")
 
 
@@ -596,15 +667,16 @@ def who_acts_next(facts: ReleaseFacts) -> list[tuple[str, str]]:
         for subject in _subjects(facts, action.on, None):
             if action.guard(facts, None, subject) is None and action.waits(facts, None, subject):
                 criterion = _criterion_of(subject)
+                owner = subject.owner_role if isinstance(subject, Condition) else getattr(criterion, "owner_role", None)
                 if action.who is not None:
                     who = action.who(facts)
-                elif action.owner_only and criterion is not None:
-                    who = criterion.owner_role.label
+                elif action.owner_only and owner is not None:
+                    who = owner.label
                 else:
                     who = _who(action)
                 numbers = steps.setdefault((who, action.name), [])
-                if criterion is not None:
-                    numbers.append(criterion.number)
+                if _number_of(subject) != "":
+                    numbers.append(_number_of(subject))
     return [(who, _label(BY_NAME[name], numbers)) for (who, name), numbers in steps.items()]
 
 

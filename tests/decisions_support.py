@@ -45,7 +45,8 @@ def cast(client, code: str, member, choice: str = "go", password: str = PASSWORD
 
 
 def close(client, code: str):
-    return client.post_form(f"/releases/{code}/vote/close")
+    """The chair closes the vote, from its confirmation page (the first post only shows who has not voted)."""
+    return client.post_form(f"/releases/{code}/vote/close", {"confirmed": "yes"})
 
 
 def decide(client, code: str, reasons: str = "The Panel agreed.", password: str = PASSWORD):

@@ -75,7 +75,12 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "criteria.open_request": OPSG,
     "criteria.requests": EVERYONE,
     "criteria.show": EVERYONE,
+    "decisions.accept_condition": OPSG,
     "decisions.appoint_alternate": PANEL,
+    "decisions.condition_file": EVERYONE,
+    "decisions.conditions": EVERYONE,
+    "decisions.mark_condition_met": DCC | SECAS,
+    "decisions.waive_condition": PANEL,
     "decisions.revoke_alternate": PANEL,
     "decisions.cast_vote": PANEL,
     "decisions.close_vote": PANEL,
@@ -89,6 +94,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "decisions.replan": SECAS,
     "decisions.vote": EVERYONE,
     "decisions.vote_tally": EVERYONE,
+    "evidence.check": DCC | SECAS,
     "evidence.download": EVERYONE,
     "evidence.evidence": EVERYONE,
     "evidence.statement": DCC | SECAS,
@@ -272,6 +278,11 @@ def test_every_post_needs_a_valid_csrf_token(app, make_user, demo_release, token
 # method, with what they get while the vote is open (a route missing here fails the test). "decorator" is the
 # role-level 403 page; 403 is the service's refusal ("not an eligible member", "only the chair").
 NOT_ELIGIBLE: dict[tuple[str, str], int | str] = {
+    ("decisions.accept_condition", "POST"): "decorator",
+    ("decisions.condition_file", "GET"): 404,  # the recommendation has no conditions
+    ("decisions.conditions", "GET"): 200,
+    ("decisions.mark_condition_met", "POST"): "decorator",
+    ("decisions.waive_condition", "POST"): 404,
     ("decisions.appoint_alternate", "POST"): 403,
     ("decisions.revoke_alternate", "POST"): 403,
     ("decisions.cast_vote", "POST"): 403,

@@ -33,7 +33,7 @@ from portal.audit.models import AuditEvent
 from portal.auth.models import User
 from portal.criteria.models import Assessment, AssessmentKind, AssessmentStatus, EvidenceRequest
 from portal.criteria.services import assess_criterion
-from portal.decisions.models import (Ballot, Decision, GoLiveConfirmation, ReassessmentMark, Recommendation, Vote,
+from portal.decisions.models import (Ballot, Condition, Decision, GoLiveConfirmation, ReassessmentMark, Recommendation, Vote,
                                      VoteMember)
 from portal.criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 from portal.extensions import db
@@ -145,6 +145,7 @@ def fingerprint(w: World) -> dict:
             "assessments": rows(Assessment.id, Assessment.is_current_final),
             "requests": rows(EvidenceRequest.id, EvidenceRequest.state),
             "recommendations": rows(Recommendation.id, Recommendation.is_current),
+            "conditions": rows(Condition.id, Condition.state, Condition.waive_reason),
             "votes": rows(Vote.id, Vote.state),
             "seats": rows(VoteMember.id, VoteMember.alternate_id, VoteMember.conflict_note),
             "ballots": rows(Ballot.id, Ballot.is_current),
@@ -215,6 +216,26 @@ def recommended(w: World, not_met: tuple[int, ...] = ()) -> None:
                 {"kind": "as_planned", "conditions": "", "reasons": "All criteria are met.", "password": PASSWORD}))
 
 
+def with_conditions(w: World) -> None:
+    """OpsG review: OpsG recommends implementing subject to two conditions, 1 for the DCC and 2 for SECAS."""
+    all_assessed(w)
+    w.ok(w.post("opsg_chair", f"/releases/{w.code}/recommendation",
+                {"kind": "with_conditions", "conditions": "Deploy the fix for defect 42.",
+                 "secas_conditions": "Brief the SEC Parties.", "reasons": "One defect is open.",
+                 "password": PASSWORD}))
+
+
+def condition_met(w: World) -> None:
+    with_conditions(w)
+    w.ok(w.post("dcc", f"/releases/{w.code}/conditions/1/met", {"statement": "Deployed on 10 February."}))
+
+
+def conditions_at_vote(w: World) -> None:
+    """Panel vote, with OpsG's two conditions still open."""
+    with_conditions(w)
+    w.set_stage(Stage.PANEL_VOTE)
+
+
 def vote_open(w: World, not_met: tuple[int, ...] = ()) -> None:
     """Panel vote: open, three eligible members (panel_chair, panel, panel2), no ballots."""
     recommended(w, not_met)
@@ -228,7 +249,8 @@ def ballot(w: World, key: str, choice: str) -> None:
 
 def with_alternate(w: World) -> None:
     vote_open(w)
-    w.ok(w.post("panel", f"/releases/{w.code}/vote/alternate", {"alternate_id": str(w.users["panel2"].id)}))
+    w.ok(w.post("panel", f"/releases/{w.code}/vote/alternate", {"alternate_id": str(w.users["panel2"].id),
+                                                                "confirmed": "yes"}))
 
 
 def with_quorum(w: World, choice: str = "go", not_met: tuple[int, ...] = ()) -> None:
@@ -239,7 +261,7 @@ def with_quorum(w: World, choice: str = "go", not_met: tuple[int, ...] = ()) -> 
 
 def vote_closed(w: World, choice: str = "go", not_met: tuple[int, ...] = ()) -> None:
     with_quorum(w, choice, not_met)
-    w.ok(w.post("panel_chair", f"/releases/{w.code}/vote/close"))
+    w.ok(w.post("panel_chair", f"/releases/{w.code}/vote/close", {"confirmed": "yes"}))
 
 
 def decided(w: World, choice: str, not_met: tuple[int, ...] = ()) -> None:
@@ -319,7 +341,7 @@ def req(w: World, tail: str) -> str:
 
 CASES = [
     Case("baseline", "panel_chair", at(Stage.DRAFT),
-         lambda w: (base(w, "/baseline"), {}),
+         lambda w: (base(w, "/baseline"), {"meeting_on": ["14", "10", "2020"], "minute_ref": "84/03"}),
          lambda w: form(base(w, "/baseline")),
          ("release", "rid_versions"), Stage.EVIDENCE, moves=Stage.EVIDENCE),
     Case("edit_rid", "secas", at(Stage.DRAFT),
@@ -397,15 +419,15 @@ CASES = [
          lambda w: form(vote_url(w, "/open")),
          ("votes", "release"), Stage.EVIDENCE, moves=Stage.PANEL_VOTE),
     Case("appoint_alternate", "panel", vote_open,
-         lambda w: (vote_url(w, "/alternate"), {"alternate_id": str(w.users["panel2"].id)}),
+         lambda w: (vote_url(w, "/alternate"), {"alternate_id": str(w.users["panel2"].id), "confirmed": "yes"}),
          lambda w: form(vote_url(w, "/alternate")),
          ("seats",), Stage.APPROVED),
     Case("revoke_alternate", "panel", with_alternate,
-         lambda w: (vote_url(w, "/alternate/revoke"), {}),
+         lambda w: (vote_url(w, "/alternate/revoke"), {"confirmed": "yes"}),
          lambda w: form(vote_url(w, "/alternate/revoke")),
          ("seats",), Stage.APPROVED),
     Case("declare_conflict", "panel", vote_open,
-         lambda w: (vote_url(w, "/conflict"), {"note": "I work for the DCC's supplier."}),
+         lambda w: (vote_url(w, "/conflict"), {"note": "I work for the DCC's supplier.", "confirmed": "yes"}),
          lambda w: form(vote_url(w, "/conflict")),
          ("seats",), Stage.APPROVED),
     Case("cast_ballot", "panel", vote_open,
@@ -414,13 +436,26 @@ CASES = [
          lambda w: form(vote_url(w, "/ballot"), hidden("member_id", w.users["panel"].id)),
          ("ballots",), Stage.APPROVED),
     Case("close_vote", "panel_chair", with_quorum,
-         lambda w: (vote_url(w, "/close"), {}),
+         lambda w: (vote_url(w, "/close"), {"confirmed": "yes"}),
          lambda w: form(vote_url(w, "/close")),
          ("votes",), Stage.APPROVED),
     Case("record_decision", "panel_chair", vote_closed,
          lambda w: (vote_url(w, "/decision"), {"reasons": "The Panel agreed.", "password": PASSWORD}),
          lambda w: form(vote_url(w, "/decision")),
          ("decisions", "release"), Stage.APPROVED, moves=Stage.APPROVED),
+    # Conditions
+    Case("mark_condition_met", "dcc", with_conditions,
+         lambda w: (base(w, "/conditions/1/met"), {"statement": "Deployed on 10 February.", "file": pdf()}),
+         lambda w: form(base(w, "/conditions/1/met")),
+         ("conditions",), Stage.EVIDENCE),
+    Case("accept_condition", "opsg", condition_met,
+         lambda w: (base(w, "/conditions/1/accept"), {}),
+         lambda w: form(base(w, "/conditions/1/accept")),
+         ("conditions",), Stage.EVIDENCE),
+    Case("waive_condition", "panel_chair", conditions_at_vote,
+         lambda w: (base(w, "/conditions/2/waive"), {"reason": "SECAS briefs the parties at go-live."}),
+         lambda w: form(base(w, "/conditions/2/waive")),
+         ("conditions",), Stage.OPSG_REVIEW),
     # Go-live
     Case("confirm_readiness", "secas", approved, go_live("readiness"),
          lambda w: form(base(w, "/go-live"), hidden("kind", "readiness")),

@@ -57,7 +57,8 @@ def _ballot(client, code: str, member, choice: str):
 
 
 def _close(client, code: str):
-    return client.post_form(f"/releases/{code}/vote/close", {"csrf_token": client.token}, token=False)
+    return client.post_form(f"/releases/{code}/vote/close", {"csrf_token": client.token, "confirmed": "yes"},
+                            token=False)
 
 
 def _open_vote_with_members(app, users, make_release, make_user, members: int):

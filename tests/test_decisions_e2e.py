@@ -23,6 +23,8 @@ def people(app, users, make_user):
     members = [users["panel_chair"], users["panel"], make_user(Role.PANEL), make_user(Role.PANEL)]
     return clients, members
 
+BASELINE = {"meeting_on": ["14", "10", "2020"], "minute_ref": "84/03"}  # the Panel meeting that baselines the RID
+
 
 def _criteria(app, release) -> list[tuple[int, Role]]:
     with app.app_context():
@@ -84,6 +86,11 @@ def _panel_decides(app, release, clients, members, choices) -> None:
 
 
 def _go_live(app, release, clients) -> None:
+    # OpsG's condition first: the DCC marks it met, OpsG accepts it (go-live waits for it).
+    assert confirm(clients["secas"], release.code, "readiness").status_code == 409
+    _ok(clients["dcc"].post_form(f"/releases/{release.code}/conditions/1/met",
+                                 {"statement": "The rollback plan is confirmed."}))
+    _ok(clients["opsg"].post_form(f"/releases/{release.code}/conditions/1/accept"))
     _ok(confirm(clients["secas"], release.code, "readiness"))
     _ok(confirm(clients["secas"], release.code, "sec_implemented", "SEC v40.0"))
     _ok(confirm(clients["dcc"], release.code, "deployment"))
@@ -93,7 +100,7 @@ def _go_live(app, release, clients) -> None:
 def test_from_baseline_to_live(app, make_release, people):
     clients, members = people
     release = make_release()
-    _ok(clients["panel_chair"].post_form(f"/releases/{release.code}/baseline"))
+    _ok(clients["panel_chair"].post_form(f"/releases/{release.code}/baseline", BASELINE))
     assert stage_of(app, release) == Stage.EVIDENCE
     _gather_evidence(app, release, clients)
     _assess(app, release, clients)
@@ -109,7 +116,7 @@ def test_from_baseline_to_live(app, make_release, people):
 def test_no_go_replan_round_2_with_a_reopened_criterion_then_go(app, make_release, people, users):
     clients, members = people
     release = make_release()
-    _ok(clients["panel_chair"].post_form(f"/releases/{release.code}/baseline"))
+    _ok(clients["panel_chair"].post_form(f"/releases/{release.code}/baseline", BASELINE))
     _gather_evidence(app, release, clients)
     _assess(app, release, clients, status={8: "not_met"})
     _panel_decides(app, release, clients, members, ("no_go", "no_go", "go", "abstain"))
@@ -149,7 +156,7 @@ def test_no_go_replan_round_2_with_a_reopened_criterion_then_go(app, make_releas
 def test_two_no_gos_then_go(app, make_release, people):
     clients, members = people
     release = make_release()
-    _ok(clients["panel_chair"].post_form(f"/releases/{release.code}/baseline"))
+    _ok(clients["panel_chair"].post_form(f"/releases/{release.code}/baseline", BASELINE))
     _gather_evidence(app, release, clients)
     _assess(app, release, clients, status={3: "partially_met"})
     for round_ in (2, 3):

@@ -146,7 +146,7 @@ def test_a_ballot_after_the_closing_time_is_refused(app, users, opened, panel):
 def test_an_alternate_votes_instead_of_the_member(app, users, opened, panel):
     member, alternate = client_for(app, panel[1]), client_for(app, panel[2])
     assert member.post_form(f"/releases/{opened.code}/vote/alternate",
-                            {"alternate_id": str(panel[2].id)}).status_code == 303
+                            {"alternate_id": str(panel[2].id), "confirmed": "yes"}).status_code == 303
     refused = cast(member, opened.code, panel[1], "go")
     assert refused.status_code == 409 and "alternate" in refused.get_data(as_text=True)
     assert cast(alternate, opened.code, panel[1], "no_go").status_code == 303  # for the member
@@ -172,7 +172,7 @@ def test_a_conflicted_member_cannot_vote_and_does_not_count_for_quorum(app, user
     member = client_for(app, panel[1])
     assert member.post_form(f"/releases/{opened.code}/vote/conflict", {"note": ""}).status_code == 422
     assert member.post_form(f"/releases/{opened.code}/vote/conflict",
-                            {"note": "I advise a supplier affected by MP122"}).status_code == 303
+                            {"note": "I advise a supplier affected by MP122", "confirmed": "yes"}).status_code == 303
     refused = cast(member, opened.code, panel[1], "go")
     assert refused.status_code == 409 and "conflict of interest" in refused.get_data(as_text=True)
     assert count(app, Ballot) == 0

@@ -13,7 +13,7 @@ from portal.audit.models import AuditEvent
 from portal.audit.services import chain_head, record_event
 from portal.auth.models import User
 from portal.criteria.models import Assessment, AssessmentKind, AssessmentStatus, EvidenceRequest, RequestState
-from portal.decisions.models import (Ballot, Choice, ConfirmationKind, Decision, GoLiveConfirmation, Outcome,
+from portal.decisions.models import (Ballot, Choice, Condition, ConditionState, ConfirmationKind, Decision, GoLiveConfirmation, Outcome,
                                      Recommendation, RecommendationKind, Vote, VoteMember, VoteState)
 from portal.criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 from portal.extensions import db
@@ -62,10 +62,16 @@ def _build_record(app, users, vote_state=VoteState.CLOSED) -> str:
                                   rationale="Evidence complete", is_current_final=True, assessed_by_id=u["opsg"].id,
                                   assessed_at=T0 + dt.timedelta(days=3), signature_id=signature.id))
         signature = sign(u["opsg_chair"], PASSWORD, "OpsG recommends to the Panel", {"kind": "with_conditions"})
-        db.session.add(Recommendation(**rel, kind=RecommendationKind.WITH_CONDITIONS,
-                                      conditions=["Monitor the first week of metrics"], reasons="All criteria met.",
-                                      recorded_by_id=u["opsg_chair"].id, recorded_at=T0 + dt.timedelta(days=4),
-                                      signature_id=signature.id))
+        recommendation = Recommendation(**rel, kind=RecommendationKind.WITH_CONDITIONS,
+                                        conditions=["Monitor the first week of metrics"], reasons="All criteria met.",
+                                        recorded_by_id=u["opsg_chair"].id, recorded_at=T0 + dt.timedelta(days=4),
+                                        signature_id=signature.id)
+        db.session.add(recommendation)
+        db.session.flush()
+        db.session.add(Condition(**rel, recommendation_id=recommendation.id, number=1,
+                                 text="Monitor the first week of metrics", owner_role=Role.DCC,
+                                 state=ConditionState.WAIVED, waive_reason="Monitored under the OMR anyway.",
+                                 settled_by_id=u["panel_chair"].id, settled_at=T0 + dt.timedelta(days=6)))
         vote = Vote(**rel, state=vote_state, chair_id=u["panel_chair"].id, opened_at=T0 + dt.timedelta(days=5))
         db.session.add(vote)
         db.session.flush()
@@ -82,6 +88,7 @@ def _build_record(app, users, vote_state=VoteState.CLOSED) -> str:
             signature = sign(u["panel_chair"], PASSWORD, "The Panel decides", {"outcome": "go"})
             decision = Decision(**rel, round=1, vote_id=vote.id, outcome=Outcome.GO, reasons="Go as planned.",
                                 planned_go_live=release.planned_go_live, recorded_by_id=u["panel_chair"].id,
+                                rid_version_id=release.current_rid.id,
                                 recorded_at=T0 + dt.timedelta(days=6), signature_id=signature.id)
             db.session.add(decision)
             db.session.flush()
@@ -121,6 +128,9 @@ def test_every_role_downloads_the_json_pack(client, users, record, who):
     assert criterion["assessments"][1]["signature"]["meaning"] == "I assess this criterion"
     assert criterion["requests"][0]["question"] == "Please add the PIT exit report."
     assert pack["recommendations"][0]["conditions"] == ["Monitor the first week of metrics"]
+    condition = pack["recommendations"][0]["tracked_conditions"][0]
+    assert (condition["owner"], condition["state"], condition["waive_reason"]) == (
+        "dcc", "waived", "Monitored under the OMR anyway.")
     vote = pack["votes"][0]
     assert vote["rules"]["chair_has_casting_vote"] is True
     assert vote["tally"] == {"go": 2, "no_go": 0, "abstain": 0, "eligible": 2, "quorum_needed": 2,
@@ -149,6 +159,8 @@ def test_the_pdf_carries_the_record(client, users, record):
     assert "Partially met" in text and "Evidence complete" in text
     assert "Implement subject to conditions" in text and "Monitor the first week of metrics" in text
     assert "Decision, round 1: Go" in text and "Go as planned." in text
+    assert "Waived by the Panel" in text and "Monitored under the OMR anyway." in text
+    assert "and RID version 0.1" in text
     assert "casting vote" in text
     assert "I cast my ballot" in text and "The Panel decides" in text
     with client.app.app_context():

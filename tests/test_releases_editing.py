@@ -283,7 +283,7 @@ def test_a_live_release_can_no_longer_be_edited(client, users, make_release, app
 
 def baseline(client, users, app):
     client.login(users["panel_chair"])
-    response = client.post_form(f"{BASE}/baseline")
+    response = client.post_form(f"{BASE}/baseline", {"meeting_on": ["14", "10", "2020"], "minute_ref": "84/03"})
     client.logout()
     return response
 
@@ -376,7 +376,8 @@ def test_services_refuse_non_secas_and_missing_change_notes(app, make_release, u
         secas = db.session.merge(users["secas"])
         assert services.update_milestone(secas, release, milestone, due_on=milestone.due_on, event=milestone.event,
                                          notes=milestone.notes, acting_role=milestone.acting_role) is False
-        services.baseline_rid(db.session.merge(users["panel_chair"]), release)
+        services.baseline_rid(db.session.merge(users["panel_chair"]), release, meeting_on=dt.date(2020, 10, 14),
+                              minute_ref="84/03")
         assert release.current_rid.number == "1.0"
         with pytest.raises(Invalid):
             services.add_criterion(secas, release, text="New", owner_role=Role.DCC, change_note="  ")

@@ -5,6 +5,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
+from ..decisions.models import Condition
 from ..extensions import db
 from . import storage
 from .evidence_models import EvidenceFile
@@ -18,6 +19,7 @@ from .evidence_models import EvidenceFile
 def clean_uploads(older_than_minutes: int, remove_orphans: bool):
     """Remove stray upload temp files; report (or remove) stored files with no evidence row."""
     known = set(db.session.scalars(sa.select(EvidenceFile.sha256).distinct()))
+    known |= set(db.session.scalars(sa.select(Condition.file_sha256).where(Condition.file_sha256.is_not(None))))
     temps, orphans = storage.scan(known)
     cutoff = time.time() - older_than_minutes * 60
     temps = [p for p in temps if p.stat().st_mtime <= cutoff]

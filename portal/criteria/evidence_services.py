@@ -215,5 +215,22 @@ def submit_evidence(actor, release: Release) -> EvidenceSubmission:
     return submission
 
 
+def evidence_to_check(release: Release, role: Role) -> list[tuple[Criterion, list[EvidenceFile],
+                                                                   EvidenceStatement | None]]:
+    """The role's criteria open in this round, each with its current files and its statement from this round: what
+    the owner checks before submitting."""
+    facts = ReleaseFacts(release)
+    criteria = facts.open_criteria(role)
+    ids = [c.id for c in criteria]
+    files: dict[int, list[EvidenceFile]] = {i: [] for i in ids}
+    for f in db.session.scalars(sa.select(EvidenceFile).where(
+            EvidenceFile.criterion_id.in_(ids), EvidenceFile.withdrawn_at.is_(None),
+            EvidenceFile.round == release.round).order_by(EvidenceFile.id)) if ids else ():
+        files[f.criterion_id].append(f)
+    statements = {s.criterion_id: s for s in db.session.scalars(sa.select(EvidenceStatement).where(
+        EvidenceStatement.criterion_id.in_(ids), EvidenceStatement.round == release.round))} if ids else {}
+    return [(c, files[c.id], statements.get(c.id)) for c in criteria]
+
+
 def max_upload_mb() -> int:
     return current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)

@@ -9,7 +9,8 @@ from ..access import Invalid, Role, roles_required
 from .views import done, evidence_context, render_region
 from ..extensions import db
 from ..releases.services import release_or_404
-from ..workflow import require
+from ..queries import ReleaseFacts
+from ..workflow import offers, require
 from . import evidence_services as services, storage
 from .evidence_forms import StatementForm, SubmitEvidenceForm, UploadForm, WithdrawForm
 
@@ -81,6 +82,19 @@ def statement(code: str, number: int):
     services.write_statement(current_user, criterion, form.text.data)
     db.session.commit()
     return done(criterion, FRAGMENT, evidence_context(criterion), "Statement saved.")
+
+
+@bp.get("/releases/<code>/evidence/check")
+@roles_required(Role.DCC, Role.SECAS)
+def check(code: str):
+    """Check your evidence: each of the owner's criteria with its files and statement, then the one click that
+    submits it."""
+    release = release_or_404(code)
+    facts = ReleaseFacts(release)
+    return render_template("evidence/check.html", release=release,
+                           rows=services.evidence_to_check(release, current_user.role),
+                           submit=offers(facts, current_user).get("submit_evidence"),
+                           submit_form=SubmitEvidenceForm(formdata=None))
 
 
 @bp.post("/releases/<code>/evidence/submit")

@@ -1,6 +1,7 @@
 """Shapes of the recommendation, vote, decision, go-live and re-planning forms."""
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxesInput, GovDateInput, GovPasswordInput, GovRadioInput,
+from flask_wtf.file import FileField
+from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxesInput, GovDateInput, GovFileInput, GovPasswordInput, GovRadioInput,
                                                 GovSelect, GovSubmitInput, GovTextArea, GovTextInput)
 from wtforms import (DateField, DateTimeField, HiddenField, PasswordField, RadioField, SelectField,
                      SelectMultipleField, StringField, SubmitField, TextAreaField)
@@ -23,9 +24,14 @@ class RecommendationForm(FlaskForm):
     kind = RadioField("Recommendation to the Panel", widget=GovRadioInput(),
                       choices=[(k.value, k.label) for k in RecommendationKind],
                       validators=[InputRequired("Choose a recommendation")])
-    conditions = TextAreaField("Conditions (one on each line)", widget=GovTextArea(),
-                               description="Only for 'Implement subject to conditions'.",
-                               validators=[Length(max=5000)])
+    conditions = TextAreaField("Conditions the DCC must meet (one on each line)", widget=GovTextArea(),
+                               description="Only for 'Implement subject to conditions'. The DCC marks each one "
+                                           "met with its evidence; OpsG then accepts it.",
+                               validators=[Length(max=5000, message="Conditions must be 5000 characters or fewer")])
+    secas_conditions = TextAreaField("Conditions SECAS must meet (one on each line)", widget=GovTextArea(),
+                                     description="Only for 'Implement subject to conditions'.",
+                                     validators=[Length(max=5000,
+                                                        message="Conditions must be 5000 characters or fewer")])
     reasons = TextAreaField("Reasons", widget=GovTextArea(),
                             validators=[DataRequired("Enter the reasons for the recommendation"),
                                         Length(max=10000)])
@@ -68,6 +74,7 @@ class BallotForm(FlaskForm):
 
 class AlternateForm(FlaskForm):
     alternate_id = SelectField("Alternate", widget=GovSelect(), coerce=coerce_id, validate_choice=True,
+                               description="Any active SEC Panel user, whether or not they are a member of this vote.",
                                validators=[InputRequired("Choose your alternate")])
     submit = SubmitField("Appoint the alternate", widget=GovSubmitInput())
 
@@ -132,3 +139,23 @@ class ReassessmentForm(FlaskForm):
 
 class RevokeAlternateForm(FlaskForm):
     submit = SubmitField("Revoke your alternate", widget=GovSubmitInput())
+
+
+class ConditionMetForm(FlaskForm):
+    statement = TextAreaField("How the condition has been met", widget=GovTextArea(),
+                              validators=[DataRequired("Enter a statement of how the condition has been met"),
+                                          Length(max=10000, message="The statement must be 10000 characters or fewer")])
+    file = FileField("Supporting file (optional)", widget=GovFileInput(),
+                     description="PDF, Word, Excel, PowerPoint, OpenDocument, CSV, plain text, PNG or JPEG.")
+    submit = SubmitField("Mark the condition as met", widget=GovSubmitInput())
+
+
+class AcceptConditionForm(FlaskForm):
+    submit = SubmitField("Accept the condition as met", widget=GovSubmitInput())
+
+
+class WaiveConditionForm(FlaskForm):
+    reason = TextAreaField("The Panel's reason for waiving the condition", widget=GovTextArea(),
+                           validators=[DataRequired("Enter the Panel's reason for waiving the condition"),
+                                       Length(max=5000, message="The reason must be 5000 characters or fewer")])
+    submit = SubmitField("Waive the condition", widget=GovSubmitInput())

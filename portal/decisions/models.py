@@ -10,9 +10,10 @@ import enum
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from ..access import Role
 from ..auth.models import User
 from ..extensions import db
-from ..releases.models import Criterion, _enum
+from ..releases.models import Criterion, RidVersion, _enum
 from ..signatures import Signature
 from ..timeutil import utcnow
 
@@ -53,6 +54,8 @@ class Recommendation(db.Model):
 
     recorded_by: so.Mapped[User] = so.relationship()
     signature: so.Mapped[Signature] = so.relationship()
+    # Its conditions as tracked rows (`conditions` keeps the texts as signed).
+    condition_rows: so.Mapped[list[Condition]] = so.relationship(order_by="Condition.number", viewonly=True)
 
 
 class VoteState(enum.StrEnum):
@@ -173,13 +176,76 @@ class Decision(db.Model):
     reasons: so.Mapped[str] = so.mapped_column(sa.Text)
     # The go-live date the decision was made against; a deferral must set a different one.
     planned_go_live: so.Mapped[dt.date]
+    # The RID version the Panel decided on (the release's current version when the decision was recorded).
+    rid_version_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("rid_version.id"))
     recorded_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     recorded_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
     signature_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("signature.id"))
 
     vote: so.Mapped[Vote] = so.relationship()
+    rid_version: so.Mapped[RidVersion | None] = so.relationship()
     recorded_by: so.Mapped[User] = so.relationship()
     signature: so.Mapped[Signature] = so.relationship()
+
+
+class ConditionState(enum.StrEnum):
+    OPEN = "open"
+    MET = "met"
+    ACCEPTED = "accepted"
+    WAIVED = "waived"
+
+    @property
+    def label(self) -> str:
+        return {"open": "Open", "met": "Met, waiting for OpsG", "accepted": "Accepted by OpsG",
+                "waived": "Waived by the Panel"}[self.value]
+
+    @property
+    def is_settled(self) -> bool:
+        """Accepted or waived: it no longer holds up go-live."""
+        return self in (ConditionState.ACCEPTED, ConditionState.WAIVED)
+
+
+CONDITION_OWNERS = (Role.DCC, Role.SECAS)
+
+
+class Condition(db.Model):
+    """One condition of an "implement subject to conditions" recommendation: its owner marks it met with evidence,
+    OpsG accepts it, or the Panel chair waives it with a reason. Go-live waits until each is accepted or waived."""
+
+    __tablename__ = "recommendation_condition"
+    __table_args__ = (
+        sa.UniqueConstraint("recommendation_id", "number"),
+        sa.CheckConstraint("owner_role IN ('dcc', 'secas')", name="owner_dcc_or_secas"),
+        sa.CheckConstraint("state = 'open' OR state = 'waived' OR met_at IS NOT NULL", name="met_has_evidence"),
+        sa.CheckConstraint("state != 'waived' OR waive_reason IS NOT NULL", name="waived_has_reason"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    release_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("release.id"), index=True)
+    recommendation_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("recommendation.id"), index=True)
+    number: so.Mapped[int]
+    text: so.Mapped[str] = so.mapped_column(sa.Text)
+    owner_role: so.Mapped[Role] = so.mapped_column(_enum(Role))
+    state: so.Mapped[ConditionState] = so.mapped_column(_enum(ConditionState), default=ConditionState.OPEN)
+    # The owner's evidence: a statement, and optionally a file kept in the evidence storage by its SHA-256.
+    met_statement: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    met_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
+    met_at: so.Mapped[dt.datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
+    file_sha256: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    file_name: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    file_size: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    file_type: so.Mapped[str | None] = so.mapped_column(sa.String(120))
+    # Who accepted (OpsG) or waived (the Panel chair) it, and the Panel's reason for a waiver.
+    settled_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
+    settled_at: so.Mapped[dt.datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
+    waive_reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+    met_by: so.Mapped[User | None] = so.relationship(foreign_keys=[met_by_id])
+    settled_by: so.Mapped[User | None] = so.relationship(foreign_keys=[settled_by_id])
+
+    @property
+    def is_settled(self) -> bool:
+        return ConditionState(self.state).is_settled
 
 
 class ConfirmationKind(enum.StrEnum):

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from ..access import Invalid, PermissionDenied, Role
+from ..access import Invalid, NotFound, PermissionDenied, Role
 from ..audit.services import record_event
 from ..auth.models import User
+from ..criteria import filetypes, storage
+from ..criteria.evidence_services import check_file_name
 from ..criteria.models import Assessment
 from ..database import insert_once, locked, update_once
 from ..extensions import db
@@ -24,7 +26,8 @@ from ..releases.services import add_rid_version
 from ..signatures import check_signer, sign
 from ..timeutil import as_utc, move_by_working_days, uk_date, utcnow, why_not_working_day
 from ..workflow import CONFIRMATION_ACTIONS, NOT_ELIGIBLE, Offer, move_stage, next_steps, require, who_acts_next
-from .models import (CONFIRMATION_LABELS, Ballot, Choice, ConfirmationKind, Decision, GoLiveConfirmation,
+from .models import (CONDITION_OWNERS, CONFIRMATION_LABELS, Ballot, Choice, Condition, ConditionState,
+                     ConfirmationKind, Decision, GoLiveConfirmation,
                      Outcome, ReassessmentMark, Recommendation, RecommendationKind, Vote, VoteMember, VoteState)
 
 __all__ = ["count_vote"]  # the tally page and the pack count through this module
@@ -32,40 +35,141 @@ __all__ = ["count_vote"]  # the tally page and the pack count through this modul
 
 # --- The OpsG recommendation -----------------------------------------------------------------------
 
-def record_recommendation(actor, release: Release, *, kind: RecommendationKind, conditions: list[str],
-                          reasons: str, password: str) -> Recommendation:
-    """The OpsG chair records (or revises) the signed recommendation to the Panel."""
+def record_recommendation(actor, release: Release, *, kind: RecommendationKind,
+                          conditions: list[tuple[Role, str]], reasons: str, password: str) -> Recommendation:
+    """The OpsG chair records (or revises) the signed recommendation to the Panel; each condition (owner, text)
+    becomes a row its owner marks met."""
     # Refusals first (a wrong role never reaches the password), then the slow password check before any lock
     # (it never holds up other writers), then the action again under the lock.
     require("record_recommendation", release, actor)
     check_signer(actor, password)
     release = locked(Release, release.id)
     facts = require("record_recommendation", release, actor)
-    conditions = [c.strip() for c in conditions if c.strip()]
+    conditions = [(Role(owner), text.strip()) for owner, text in conditions if text.strip()]
     reasons = reasons.strip()
+    if any(owner not in CONDITION_OWNERS for owner, _ in conditions):
+        raise Invalid("A condition's owner must be the DCC or SECAS.")
     if kind == RecommendationKind.WITH_CONDITIONS and not conditions:
-        raise Invalid("List the conditions, one on each line.")
+        raise Invalid("List the conditions, one on each line, under the DCC or SECAS.")
     if kind != RecommendationKind.WITH_CONDITIONS:
         conditions = []
     if not reasons:
         raise Invalid("Enter the reasons for the recommendation.")
     signature = sign(actor, password, f"recommended: {kind.label}",
                      {"release": release.code, "round": release.round, "recommendation": str(kind),
-                      "conditions": conditions, "reasons": reasons})
+                      "conditions": [{"owner": str(owner), "text": text} for owner, text in conditions],
+                      "reasons": reasons})
     earlier = facts.recommendation
     if earlier is not None:
         earlier.is_current = False
         db.session.flush()
-    recommendation = Recommendation(release_id=release.id, round=release.round, kind=kind, conditions=conditions,
-                                    reasons=reasons, recorded_by_id=actor.id, signature_id=signature.id)
+    recommendation = Recommendation(release_id=release.id, round=release.round, kind=kind,
+                                    conditions=[text for _, text in conditions], reasons=reasons,
+                                    recorded_by_id=actor.id, signature_id=signature.id)
     insert_once(recommendation, "Someone else has just recorded a recommendation. Reload the page to see it.")
+    db.session.add_all(Condition(release_id=release.id, recommendation_id=recommendation.id, number=n, text=text,
+                                 owner_role=owner) for n, (owner, text) in enumerate(conditions, start=1))
+    db.session.flush()
     record_event(actor, "recommendation.recorded", f"OpsG recommendation: {kind.label}", obj=recommendation,
                  release=release, before={"recommendation": str(earlier.kind)} if earlier else None,
-                 after={"recommendation": str(kind), "conditions": conditions})
+                 after={"recommendation": str(kind),
+                        "conditions": [f"{owner.label}: {text}" for owner, text in conditions]})
     notify("recommendation_recorded", [Role.PANEL, Role.SECAS], f"{release.name}: OpsG recommendation recorded",
            f"OpsG recommends: {kind.label}.", url=portal_path("decisions.decision", code=release.code),
            release=release)
+    for owner in CONDITION_OWNERS:  # each owner is told the conditions it must meet before go-live
+        mine = [f"{n}. {text}" for n, (role, text) in enumerate(conditions, start=1) if role == owner]
+        if mine:
+            notify("recommendation_recorded", [owner], f"{release.name}: conditions for {owner.label} to meet",
+                   f"OpsG recommends implementing subject to conditions. {owner.label} marks each one met, with "
+                   f"its evidence, before go-live: " + " ".join(mine),
+                   url=portal_path("decisions.conditions", code=release.code), release=release)
     return recommendation
+
+
+# --- Conditions: the owner marks each met with evidence, OpsG accepts it, or the Panel chair waives it ------------
+
+def find_condition(facts: ReleaseFacts, number: int) -> Condition:
+    """Condition `number` of this round's current recommendation, or 404."""
+    condition = next((c for c in facts.conditions if c.number == number), None)
+    if condition is None:
+        raise NotFound(f"The current recommendation has no condition {number}.")
+    return condition
+
+
+def _settle(actor, release: Release, condition: Condition, before: ConditionState, changes: dict) -> None:
+    update_once(Condition, [Condition.id == condition.id, Condition.state == before], changes,
+                f"Condition {condition.number} has just been changed by someone else. Reload the page to see it.")
+    db.session.refresh(condition)
+
+
+def mark_condition_met(actor, release: Release, condition: Condition, *, statement: str,
+                       staged: storage.HashingTempFile | None = None, file_name: str | None = None) -> Condition:
+    """The condition's owner marks it met, with a statement and optionally a file (kept by its SHA-256)."""
+    release = locked(Release, release.id)
+    require("mark_condition_met", release, actor, condition)
+    statement = (statement or "").strip()
+    if not statement:
+        raise Invalid("Enter a statement of how the condition has been met.")
+    file_fields: dict = {}
+    if staged is not None:
+        name = check_file_name(file_name)
+        if staged.size == 0:
+            raise Invalid("The selected file is empty.")
+        filetype = filetypes.detect(staged, staged.size, name)
+        if filetype is None:
+            raise Invalid(f"The file is not a type the portal accepts. Upload {filetypes.ACCEPTED_LABEL}.")
+        staged.store()
+        file_fields = {"file_sha256": staged.sha256, "file_name": name, "file_size": staged.size,
+                       "file_type": filetype.mime}
+    _settle(actor, release, condition, ConditionState.OPEN,
+            {"state": ConditionState.MET, "met_statement": statement, "met_by_id": actor.id, "met_at": utcnow(),
+             **file_fields})
+    record_event(actor, "condition.met", f"Condition {condition.number} marked met by {actor.role.label}",
+                 obj=condition, release=release, before={"state": "open"},
+                 after={"state": "met", "statement": statement, "file": file_fields.get("file_name"),
+                        "sha256": file_fields.get("file_sha256")})
+    notify("criteria_ready", [Role.OPSG], f"{release.name}: condition {condition.number} is ready for OpsG",
+           f"{actor.role.label} has marked condition {condition.number} met: {condition.text} Review its evidence "
+           "and accept it.", url=portal_path("decisions.conditions", code=release.code), release=release)
+    return condition
+
+
+def _tell_if_go_live_can_proceed(release: Release) -> None:
+    """Once the last condition is settled after a Go, the go-live confirmations are due."""
+    facts = ReleaseFacts(release)
+    if release.stage == Stage.APPROVED and not facts.unsettled_conditions():
+        notify("go_live_due", [Role.SECAS, Role.DCC], f"{release.name}: every condition is settled",
+               f"Go-live confirmations are due for {uk_date(release.planned_go_live)}.",
+               url=portal_path("decisions.go_live", code=release.code), release=release)
+
+
+def accept_condition(actor, release: Release, condition: Condition) -> Condition:
+    """OpsG accepts the owner's evidence that the condition is met."""
+    release = locked(Release, release.id)
+    require("accept_condition", release, actor, condition)
+    _settle(actor, release, condition, ConditionState.MET,
+            {"state": ConditionState.ACCEPTED, "settled_by_id": actor.id, "settled_at": utcnow()})
+    record_event(actor, "condition.accepted", f"Condition {condition.number} accepted by OpsG", obj=condition,
+                 release=release, before={"state": "met"}, after={"state": "accepted"})
+    _tell_if_go_live_can_proceed(release)
+    return condition
+
+
+def waive_condition(actor, release: Release, condition: Condition, reason: str) -> Condition:
+    """The Panel chair waives a condition, giving the Panel's reason."""
+    release = locked(Release, release.id)
+    require("waive_condition", release, actor, condition)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Enter the Panel's reason for waiving the condition.")
+    before = ConditionState(condition.state)
+    _settle(actor, release, condition, before, {"state": ConditionState.WAIVED, "waive_reason": reason,
+                                                 "settled_by_id": actor.id, "settled_at": utcnow()})
+    record_event(actor, "condition.waived", f"Condition {condition.number} waived by the Panel", obj=condition,
+                 release=release, before={"state": str(before)}, after={"state": "waived", "reason": reason})
+    _tell_if_go_live_can_proceed(release)
+    return condition
 
 
 # --- The Panel vote --------------------------------------------------------------------------------
@@ -215,15 +319,17 @@ def record_decision(actor, release: Release, *, reasons: str, password: str) -> 
     if not reasons:
         raise Invalid("Enter the Panel's reasons for the decision.")
     outcome = Outcome(vote.outcome)
+    rid = release.current_rid  # the RID version the Panel decided on
     signature = sign(actor, password, f"recorded the Panel decision: {outcome.label}",
                      {"release": release.code, "round": vote.round, "vote": vote.id, "outcome": str(outcome),
-                      "reasons": reasons})
+                      "reasons": reasons, "rid_version": rid.number if rid else None})
     decision = Decision(release_id=release.id, round=vote.round, vote_id=vote.id, outcome=outcome, reasons=reasons,
                         planned_go_live=release.planned_go_live, recorded_by_id=actor.id,
-                        signature_id=signature.id)
+                        rid_version_id=rid.id if rid else None, signature_id=signature.id)
     insert_once(decision, "The decision has just been recorded by someone else.")
-    record_event(actor, "decision.recorded", f"Panel decision: {outcome.label}", obj=decision, release=release,
-                 after={"outcome": str(outcome), "reasons": reasons})
+    record_event(actor, "decision.recorded", f"Panel decision: {outcome.label}"
+                 + (f" on RID version {rid.number}" if rid else ""), obj=decision, release=release,
+                 after={"outcome": str(outcome), "reasons": reasons, "rid_version": rid.number if rid else None})
     move_stage(release, "record_decision", Stage.APPROVED if outcome == Outcome.GO else Stage.DEFERRED, actor)
     url = portal_path("decisions.decision", code=release.code)
     notify("decision_made", list(Role), f"{release.name}: Panel decision {outcome.label}", reasons, url=url,
@@ -365,6 +471,7 @@ class DecisionSummary:
     decision: Decision | None
     confirmations: dict[ConfirmationKind, GoLiveConfirmation]
     reopened: list[Criterion]
+    conditions: list[Condition] = field(default_factory=list)
     actions: list[Offer] = field(default_factory=list)
     next_steps: list[tuple[str, str]] = field(default_factory=list)
     confirmation_labels = CONFIRMATION_LABELS
@@ -378,7 +485,7 @@ def decision_summary(release: Release, user, facts: ReleaseFacts | None = None) 
     recommendations = [] if facts.before_any_recommendation else list(
         db.session.scalars(sa.select(Recommendation).where(
             Recommendation.release_id == release.id, Recommendation.round.in_((release.round, release.round - 1)))
-            .options(joinedload(Recommendation.signature))))
+            .options(joinedload(Recommendation.signature), joinedload(Recommendation.condition_rows))).unique())
     current = {r.round: r for r in recommendations if r.is_current}
     facts.__dict__.setdefault("recommendation", current.get(release.round))  # the guards need not read it again
     recommendation = current.get(release.round) or current.get(release.round - 1)
@@ -389,6 +496,7 @@ def decision_summary(release: Release, user, facts: ReleaseFacts | None = None) 
         sa.select(Criterion).join(ReassessmentMark, ReassessmentMark.criterion_id == Criterion.id)
         .where(ReassessmentMark.decision_id == decision.id).order_by(Criterion.number)))
     vote = facts.vote
+    conditions = list(recommendation.condition_rows) if recommendation is not None and recommendation.conditions else []
     return DecisionSummary(release.round, recommendation, earlier, vote, facts.tally, decision,
-                           facts.confirmations, reopened,
+                           facts.confirmations, reopened, conditions,
                            next_steps(facts, user), who_acts_next(facts))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import Blueprint, make_response, redirect, render_template, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from ..access import Invalid, NotFound, Role, roles_required
@@ -14,9 +14,10 @@ from ..queries import ReleaseFacts, latest_vote
 from ..releases.models import Release, ScopeStatus
 from ..releases.services import release_or_404
 from ..timeutil import UK
-from ..workflow import CONFIRMATION_ACTIONS, offers, refusal
+from ..workflow import CONFIRMATION_ACTIONS, conditions_blocking, offers, refusal, require
 from . import services
-from .forms import (AlternateForm, BallotForm, CloseVoteForm, ConfirmationForm, ConflictForm, DecisionForm,
+from ..criteria import storage
+from .forms import (AcceptConditionForm, AlternateForm, ConditionMetForm, WaiveConditionForm, BallotForm, CloseVoteForm, ConfirmationForm, ConflictForm, DecisionForm,
                     OpenVoteForm, ReassessmentForm, RecommendationForm, ReplanForm, RevokeAlternateForm)
 from .models import Choice, ConfirmationKind, RecommendationKind
 
@@ -49,12 +50,16 @@ def recommendation(code: str):
     form = RecommendationForm()
     problem = None
     if form.validate_on_submit():
+        conditions = [(Role.DCC, line) for line in (form.conditions.data or "").splitlines()] + [
+            (Role.SECAS, line) for line in (form.secas_conditions.data or "").splitlines()]
         try:
             services.record_recommendation(current_user, release, kind=RecommendationKind(form.kind.data),
-                                           conditions=(form.conditions.data or "").splitlines(),
+                                           conditions=conditions,
                                            reasons=form.reasons.data, password=form.password.data)
         except Invalid as err:
-            problem = _problem(err, "password" if "password" in err.message else "reasons")
+            field_id = ("password" if "password" in err.message else
+                        "conditions" if "condition" in err.message else "reasons")
+            problem = _problem(err, field_id)
         else:
             db.session.commit()
             return _done("decisions.decision", code)
@@ -62,7 +67,127 @@ def recommendation(code: str):
     facts = ReleaseFacts(release)
     return render_template("decisions/recommendation.html", release=release, form=form, problem=problem,
                            refused=refusal("record_recommendation", facts, current_user),
+                           criteria=[(c, facts.final(c)) for c in facts.criteria],
                            decision=services.decision_summary(release, current_user, facts)), status
+
+
+# --- Conditions (owner marks met, OpsG accepts, Panel chair waives) --------------------------------
+
+CONDITIONS_FRAGMENT = "decisions/_conditions.html"
+
+
+def _with_ids(form, number: int, kind: str):
+    """Ids unique on the page (each condition has its own forms), which the error summary links to."""
+    for field in form:
+        field.id = f"{field.name}-{kind}-{number}" if field.name in ("csrf_token", "submit") else f"{field.name}-{number}"
+    return form
+
+
+def _conditions_context(release: Release, facts: ReleaseFacts | None = None, *, number: int | None = None,
+                        problem=None, **forms) -> dict:
+    """Every condition with its state, evidence and the forms the action table offers this user."""
+    facts = facts or ReleaseFacts(release)
+    rows = []
+    for condition in facts.conditions:
+        n, mine = condition.number, condition.number == number
+        rows.append({
+            "condition": condition, "actions": offers(facts, current_user, condition),
+            "met_form": _with_ids(forms.get("met_form") if mine and forms.get("met_form")
+                                  else ConditionMetForm(formdata=None), n, "met"),
+            "waive_form": _with_ids(forms.get("waive_form") if mine and forms.get("waive_form")
+                                    else WaiveConditionForm(formdata=None), n, "waive"),
+            "accept_form": _with_ids(AcceptConditionForm(formdata=None), n, "accept"),
+        })
+    return {"release": release, "rows": rows, "problem": problem, "blocking": conditions_blocking(facts),
+            "error_form": forms.get("met_form") or forms.get("waive_form"), "recommendation": facts.recommendation}
+
+
+def _conditions_region(release: Release, status: int = 200, **context):
+    """The conditions fragment for htmx, else the whole conditions page."""
+    context = _conditions_context(release, **context)
+    if htmx:
+        headers = {} if status >= 400 else {"HX-Trigger": "release-changed"}
+        return render_template(CONDITIONS_FRAGMENT, **context), status, headers
+    return render_template("decisions/conditions.html", **context), status
+
+
+def _condition_done(release: Release, message: str):
+    if htmx:
+        return _conditions_region(release)
+    flash(message, "success")
+    return _done("decisions.conditions", release.code)
+
+
+@bp.get("/releases/<code>/conditions")
+@roles_required(*Role)
+def conditions(code: str):
+    return _conditions_region(release_or_404(code))
+
+
+@bp.post("/releases/<code>/conditions/<int:number>/met")
+@roles_required(Role.DCC, Role.SECAS)
+def mark_condition_met(code: str, number: int):
+    release = release_or_404(code)
+    condition = services.find_condition(ReleaseFacts(release), number)
+    require("mark_condition_met", release, current_user, condition)
+    form = ConditionMetForm()
+    if not form.validate_on_submit():
+        return _conditions_region(release, 422, number=number, met_form=form)
+    upload = request.files.get("file")
+    staged = upload.stream if upload is not None and upload.filename else None
+    try:
+        services.mark_condition_met(current_user, release, condition, statement=form.statement.data,
+                                    staged=staged, file_name=upload.filename if staged else None)
+    except Invalid as err:
+        return _conditions_region(release, 422, number=number, met_form=form,
+                                  problem=_problem(err, f"file-{number}" if "file" in err.message
+                                                   else f"statement-{number}"))
+    db.session.commit()
+    return _condition_done(release, f"Condition {number} marked as met. OpsG will review it.")
+
+
+@bp.post("/releases/<code>/conditions/<int:number>/accept")
+@roles_required(Role.OPSG)
+def accept_condition(code: str, number: int):
+    release = release_or_404(code)
+    condition = services.find_condition(ReleaseFacts(release), number)
+    require("accept_condition", release, current_user, condition)
+    if not AcceptConditionForm().validate_on_submit():
+        return _conditions_region(release, 422, number=number)
+    services.accept_condition(current_user, release, condition)
+    db.session.commit()
+    return _condition_done(release, f"Condition {number} accepted as met.")
+
+
+@bp.post("/releases/<code>/conditions/<int:number>/waive")
+@roles_required(Role.PANEL)
+def waive_condition(code: str, number: int):
+    release = release_or_404(code)
+    condition = services.find_condition(ReleaseFacts(release), number)
+    require("waive_condition", release, current_user, condition)
+    form = WaiveConditionForm()
+    if not form.validate_on_submit():
+        return _conditions_region(release, 422, number=number, waive_form=form)
+    try:
+        services.waive_condition(current_user, release, condition, form.reason.data)
+    except Invalid as err:
+        return _conditions_region(release, 422, number=number, waive_form=form,
+                                  problem=_problem(err, f"reason-{number}"))
+    db.session.commit()
+    return _condition_done(release, f"Condition {number} waived.")
+
+
+@bp.get("/releases/<code>/conditions/<int:number>/file")
+@roles_required(*Role)
+def condition_file(code: str, number: int):
+    release = release_or_404(code)
+    condition = services.find_condition(ReleaseFacts(release), number)
+    if not condition.file_sha256:
+        raise NotFound(f"Condition {number} has no file.")
+    response = send_file(storage.path_for(condition.file_sha256), mimetype=condition.file_type, as_attachment=True,
+                         download_name=condition.file_name, conditional=False, etag=False)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # --- The vote --------------------------------------------------------------------------------------
@@ -167,6 +292,19 @@ def cast_vote(code: str):
     return _done("decisions.vote", code)
 
 
+def _confirmed() -> bool:
+    """Whether this post comes from the confirmation page (the first post of a step that cannot be undone shows it)."""
+    return request.form.get("confirmed") == "yes"
+
+
+def _confirm_page(release: Release, *, heading: str, warning: str, action: str, button: str, fields=(),
+                  rows=(), listed=None, listed_heading: str = "", listed_empty: str = "", warn: bool = False):
+    return render_template("decisions/confirm.html", release=release, heading=heading, rows=list(rows),
+                           listed=listed, listed_heading=listed_heading, listed_empty=listed_empty,
+                           warning=warning, action=action, fields=list(fields), button=button, warn=warn,
+                           back=url_for("decisions.vote", code=release.code))
+
+
 @bp.post("/releases/<code>/vote/alternate")
 @roles_required(Role.PANEL)
 def appoint_alternate(code: str):
@@ -175,13 +313,24 @@ def appoint_alternate(code: str):
     form = AlternateForm()
     form.alternate_id.choices = [(u.id, u.name) for u in db.session.scalars(
         sa.select(User).where(User.role == Role.PANEL, User.active))]
+    require("appoint_alternate", ReleaseFacts(release), current_user)
     if not form.validate_on_submit():
         return _vote_page(release, 422, alternate_form=form)
+    alternate = db.session.get(User, form.alternate_id.data)
+    if not _confirmed():
+        return _confirm_page(
+            release, heading=f"Appoint {alternate.name} as your alternate?",
+            rows=[("Alternate", f"{alternate.name} ({alternate.organisation})")],
+            warning=f"{alternate.name} will vote in your place in this vote, and you will not vote yourself. You "
+                    "can revoke the appointment until they have voted.",
+            action=url_for("decisions.appoint_alternate", code=code), fields=[("alternate_id", alternate.id)],
+            button=f"Appoint {alternate.name}")
     try:
-        services.appoint_alternate(current_user, vote, db.session.get(User, form.alternate_id.data))
+        services.appoint_alternate(current_user, vote, alternate)
     except Invalid as err:
         return _vote_page(release, 422, alternate_form=form, problem=_problem(err, "alternate_id"))
     db.session.commit()
+    flash(f"{alternate.name} is your alternate in this vote.", "success")
     return _done("decisions.vote", code)
 
 
@@ -190,10 +339,19 @@ def appoint_alternate(code: str):
 def revoke_alternate(code: str):
     release = release_or_404(code)
     vote = _open_vote_or_404(release)
+    facts = ReleaseFacts(release)
+    require("revoke_alternate", facts, current_user)
     if not RevokeAlternateForm().validate_on_submit():
         return _vote_page(release, 422)
+    alternate = facts.own_seat(current_user).alternate
+    if not _confirmed():
+        return _confirm_page(
+            release, heading=f"Revoke {alternate.name} as your alternate?", rows=[("Alternate", alternate.name)],
+            warning=f"{alternate.name} will no longer vote in your place: you vote yourself again.",
+            action=url_for("decisions.revoke_alternate", code=code), button=f"Revoke {alternate.name}")
     services.revoke_alternate(current_user, vote)
     db.session.commit()
+    flash(f"You revoked {alternate.name} as your alternate: you vote yourself again.", "success")
     return _done("decisions.vote", code)
 
 
@@ -202,11 +360,19 @@ def revoke_alternate(code: str):
 def declare_conflict(code: str):
     release = release_or_404(code)
     vote = _open_vote_or_404(release)
+    require("declare_conflict", ReleaseFacts(release), current_user)
     form = ConflictForm()
     if not form.validate_on_submit():
         return _vote_page(release, 422, conflict_form=form)
+    if not _confirmed():
+        return _confirm_page(
+            release, heading="Declare a conflict of interest?", rows=[("Conflict of interest", form.note.data)],
+            warning="Once declared, you do not vote in this vote and are not counted towards quorum. This cannot "
+                    "be undone.", action=url_for("decisions.declare_conflict", code=code),
+            fields=[("note", form.note.data)], button="Declare the conflict", warn=True)
     services.declare_conflict(current_user, vote, form.note.data)
     db.session.commit()
+    flash("Your conflict of interest is declared: you do not vote in this vote.", "success")
     return _done("decisions.vote", code)
 
 
@@ -215,9 +381,23 @@ def declare_conflict(code: str):
 def close_vote(code: str):
     release = release_or_404(code)
     vote = _open_vote_or_404(release)
+    facts = ReleaseFacts(release)
+    require("close_vote", facts, current_user)
     form = CloseVoteForm()
     if not form.validate_on_submit():
         return _vote_page(release, 422)
+    if not _confirmed():
+        tally = facts.tally
+        waiting = [seat.member.name + (f" (alternate: {seat.alternate.name})" if seat.alternate else "")
+                   for seat in tally.eligible if seat.member_id not in tally.voted_ids]
+        return _confirm_page(
+            release, heading="Close the vote now?",
+            rows=[("Voted", f"{len(tally.voted_ids)} of {len(tally.eligible)} eligible members"),
+                  ("Outcome if closed now", tally.outcome.label if tally.outcome else "None")],
+            listed=waiting, listed_heading="Not voted yet", listed_empty="Every eligible member has voted.",
+            warning="Closing cannot be undone: no ballot can be cast or changed after it, and the ballots are "
+                    "revealed.", action=url_for("decisions.close_vote", code=code), button="Close the vote",
+            warn=True)
     services.close_vote(current_user, vote)
     db.session.commit()
     return _done("decisions.vote", code)

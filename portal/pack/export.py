@@ -14,7 +14,7 @@ from ..audit.models import AuditEvent
 from ..audit.services import chain_status, latest_checkpoint
 from ..auth.models import User
 from ..criteria.models import Assessment, EvidenceRequest
-from ..decisions.models import (Ballot, Choice, Decision, GoLiveConfirmation, ReassessmentMark, Recommendation, Vote,
+from ..decisions.models import (Ballot, Choice, Condition, Decision, GoLiveConfirmation, ReassessmentMark, Recommendation, Vote,
                                 VoteState)
 from ..decisions.services import count_vote
 from ..criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
@@ -141,6 +141,9 @@ def build_pack(release: Release) -> dict[str, Any]:
     votes = _all(Vote, Vote.release_id == release.id, order=[Vote.round])
     decisions = _all(Decision, Decision.release_id == release.id, order=[Decision.round])
     decision_rounds = {d.id: d.round for d in decisions}
+    conditions: dict[int, list[Condition]] = {}
+    for c in _all(Condition, Condition.release_id == release.id, order=[Condition.recommendation_id, Condition.number]):
+        conditions.setdefault(c.recommendation_id, []).append(c)
     pack = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -156,6 +159,7 @@ def build_pack(release: Release) -> dict[str, Any]:
             "summary": rid_summary(release),
             "versions": [{"major": v.major, "minor": v.minor, "issued_on": _d(v.issued_on),
                           "change_note": v.change_note, "is_baseline": v.is_baseline,
+                          "panel_meeting_on": _d(v.panel_meeting_on), "panel_minute_ref": v.panel_minute_ref,
                           "created_by": person(v.created_by_id), "created_at": _t(v.created_at),
                           "snapshot": v.snapshot} for v in release.rid_versions],
         },
@@ -166,11 +170,13 @@ def build_pack(release: Release) -> dict[str, Any]:
         "recommendations": [{
             "round": r.round, "kind": str(r.kind), "conditions": r.conditions, "reasons": r.reasons,
             "is_current": r.is_current, "recorded_by": person(r.recorded_by_id), "recorded_at": _t(r.recorded_at),
-            "signature": _signature(r.signature, person)}
+            "signature": _signature(r.signature, person),
+            "tracked_conditions": [_condition(c, person) for c in conditions.get(r.id, [])]}
             for r in _all(Recommendation, Recommendation.release_id == release.id)],
         "votes": [_vote(v, person) for v in votes],
         "decisions": [{
             "round": d.round, "outcome": str(d.outcome), "reasons": d.reasons, "planned_go_live": _d(d.planned_go_live),
+            "rid_version": d.rid_version.number if d.rid_version else None,
             "recorded_by": person(d.recorded_by_id), "recorded_at": _t(d.recorded_at),
             "signature": _signature(d.signature, person)} for d in decisions],
         "go_live_confirmations": [{
@@ -189,6 +195,14 @@ def build_pack(release: Release) -> dict[str, Any]:
     }
     pack["people"] = person.export()
     return pack
+
+
+def _condition(c: Condition, person) -> dict[str, Any]:
+    return {"number": c.number, "text": c.text, "owner": str(c.owner_role), "state": str(c.state),
+            "met_statement": c.met_statement, "met_by": person(c.met_by_id), "met_at": _t(c.met_at),
+            "file_name": c.file_name, "file_sha256": c.file_sha256, "file_size": c.file_size,
+            "file_type": c.file_type, "settled_by": person(c.settled_by_id), "settled_at": _t(c.settled_at),
+            "waive_reason": c.waive_reason}
 
 
 def _tally(vote: Vote) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from weasyprint import HTML
 
 from ..access import Role
 from ..criteria.models import AssessmentStatus
-from ..decisions.models import ConfirmationKind, RecommendationKind
+from ..decisions.models import ConditionState, ConfirmationKind, RecommendationKind
 from ..releases.models import Stage
 from ..timeutil import uk_date, uk_time
 
@@ -49,7 +49,8 @@ def pack_html(pack: dict[str, Any]) -> str:
                            stage_label=lambda s: Stage(s).label,
                            status_label=lambda s: AssessmentStatus(s).label,
                            recommendation_label=lambda k: RecommendationKind(k).label,
-                           confirmation_label=lambda k: ConfirmationKind(k).label)
+                           confirmation_label=lambda k: ConfirmationKind(k).label,
+                           condition_label=lambda s: ConditionState(s).label)
 
 
 def render_pdf(pack: dict[str, Any]) -> bytes:

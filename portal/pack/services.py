@@ -12,7 +12,7 @@ from ..audit.services import record_event
 from ..auth.models import User
 from ..auth.services import hash_password
 from ..criteria.models import Assessment, AssessmentKind, AssessmentStatus, EvidenceRequest, RequestState
-from ..decisions.models import (Ballot, Choice, ConfirmationKind, Decision, GoLiveConfirmation, Outcome,
+from ..decisions.models import (Ballot, Choice, Condition, ConditionState, ConfirmationKind, Decision, GoLiveConfirmation, Outcome,
                                 ReassessmentMark, Recommendation, RecommendationKind, Vote, VoteMember, VoteState)
 from ..criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 from ..extensions import db
@@ -122,7 +122,8 @@ class _Importer:
         for v in self.data["rid"]["versions"]:
             db.session.add(RidVersion(**rel, major=v["major"], minor=v["minor"], issued_on=_d(v["issued_on"]),
                                       change_note=v["change_note"], is_baseline=v["is_baseline"],
-                                      snapshot=v["snapshot"], created_by_id=self.person(v["created_by"]),
+                                      panel_meeting_on=_d(v.get("panel_meeting_on")),
+                                      panel_minute_ref=v.get("panel_minute_ref"), snapshot=v["snapshot"], created_by_id=self.person(v["created_by"]),
                                       created_at=_t(v["created_at"])))
         db.session.flush()
 
@@ -171,10 +172,20 @@ class _Importer:
                                               submitted_by_id=self.person(s["submitted_by"]),
                                               submitted_at=_t(s["submitted_at"]), due_on=_d(s["due_on"])))
         for r in self.data["recommendations"]:
-            db.session.add(Recommendation(
+            recommendation = self.add(Recommendation(
                 **rel, round=r["round"], kind=RecommendationKind(r["kind"]), conditions=r["conditions"],
                 reasons=r["reasons"], is_current=r["is_current"], recorded_by_id=self.person(r["recorded_by"]),
                 recorded_at=_t(r["recorded_at"]), signature_id=self.signature(r["signature"])))
+            for c in r.get("tracked_conditions", []):
+                db.session.add(Condition(
+                    **rel, recommendation_id=recommendation.id, number=c["number"], text=c["text"],
+                    owner_role=Role(c["owner"]), state=ConditionState(c["state"]), met_statement=c["met_statement"],
+                    met_by_id=self.person(c["met_by"]), met_at=_t(c["met_at"]), file_name=c["file_name"],
+                    file_sha256=c["file_sha256"], file_size=c["file_size"], file_type=c["file_type"],
+                    settled_by_id=self.person(c["settled_by"]), settled_at=_t(c["settled_at"]),
+                    waive_reason=c["waive_reason"]))
+        rid_versions = {f"{major}.{minor}": id_ for major, minor, id_ in db.session.execute(
+            sa.select(RidVersion.major, RidVersion.minor, RidVersion.id).where(RidVersion.release_id == self.release.id))}
         votes = {}
         for v in self.data["votes"]:
             vote = self.add(Vote(
@@ -202,6 +213,7 @@ class _Importer:
             decisions[d["round"]] = self.add(Decision(
                 **rel, round=d["round"], vote_id=votes[d["round"]], outcome=Outcome(d["outcome"]),
                 reasons=d["reasons"], planned_go_live=_d(d["planned_go_live"]),
+                rid_version_id=rid_versions.get(d.get("rid_version")),
                 recorded_by_id=self.person(d["recorded_by"]), recorded_at=_t(d["recorded_at"]),
                 signature_id=self.signature(d["signature"]))).id
         for c in self.data["go_live_confirmations"]:

@@ -186,3 +186,15 @@ class TicksForm(RidChangeForm):
     """One row of an impact matrix: which columns are ticked (choices set by the view)."""
 
     ticked = SelectMultipleField("Impacted", widget=GovCheckboxesInput(), coerce=coerce_id, choices=[])
+
+
+class BaselineForm(FlaskForm):
+    """The Panel chair baselines the RID, naming the Panel meeting that did so and the minute that records it."""
+
+    meeting_on = UkDateField("Date of the Panel meeting", description="For example, 14 10 2020.",
+                             validators=[DateRequired("Enter the date of the Panel meeting"),
+                                         DateInRange("The date of the Panel meeting")])
+    minute_ref = StringField("Minute reference", widget=GovTextInput(),
+                             description="The minute that records the decision to baseline, for example 84/03.",
+                             validators=_required_text("Enter the minute reference", 100))
+    submit = SubmitField("Baseline the RID", widget=GovSubmitInput())

@@ -122,6 +122,9 @@ class RidVersion(db.Model):
     issued_on: so.Mapped[dt.date]
     change_note: so.Mapped[str] = so.mapped_column(sa.Text)
     is_baseline: so.Mapped[bool] = so.mapped_column(default=False)
+    # For the baseline: the Panel meeting that baselined the RID, and the minute that records it.
+    panel_meeting_on: so.Mapped[dt.date | None]
+    panel_minute_ref: so.Mapped[str | None] = so.mapped_column(sa.String(100))
     snapshot: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
     created_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
     created_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)

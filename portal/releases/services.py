@@ -13,7 +13,7 @@ from ..audit.services import record_event
 from ..database import locked
 from ..extensions import db
 from ..queries import ReleaseFacts
-from ..timeutil import due_phrase, today
+from ..timeutil import due_phrase, today, uk_date
 from ..workflow import may, move_stage, require
 from .models import (CostItem, Criterion, DocumentImpact, ImpactSummary, Milestone, MilestoneKind,
                      ParticipantGroup, ParticipantImpact, Release, RidVersion, ScopeEntry, ScopeStatus,
@@ -161,12 +161,27 @@ def next_milestone(release: Release, on: dt.date | None = None) -> Milestone | N
 BASELINE_NOTE = "Baselined by the SEC Panel."
 
 
-def baseline_rid(actor, release: Release) -> RidVersion:
-    """The Panel chair baselines the RID: the release moves to evidence gathering and RID 1.0 is issued."""
+def baseline_rid(actor, release: Release, *, meeting_on: dt.date, minute_ref: str) -> RidVersion:
+    """The Panel chair baselines the RID: the release moves to evidence gathering and RID 1.0 is issued, naming
+    the Panel meeting that baselined it and the minute that records it."""
     release = locked(Release, release.id)
     require("baseline", release, actor)
+    minute_ref = (minute_ref or "").strip()
+    if not minute_ref:
+        raise Invalid("Enter the minute reference")
+    if meeting_on is None:
+        raise Invalid("Enter the date of the Panel meeting")
+    if meeting_on > today():
+        raise Invalid("The date of the Panel meeting must be today or in the past")
     move_stage(release, "baseline", Stage.EVIDENCE, actor)
-    return add_rid_version(actor, release, BASELINE_NOTE, major=True, baseline=True)
+    version = add_rid_version(actor, release, BASELINE_NOTE, major=True, baseline=True)
+    version.panel_meeting_on, version.panel_minute_ref = meeting_on, minute_ref
+    db.session.flush()
+    record_event(actor, "rid.baselined", f"RID baselined at the Panel meeting on {uk_date(meeting_on)}, "
+                 f"minute {minute_ref}", obj=version, release=release,
+                 after={"version": version.number, "panel_meeting_on": meeting_on.isoformat(),
+                        "panel_minute_ref": minute_ref})
+    return version
 
 
 # --- Editing the RID (SECAS) -----------------------------------------------------------------------

@@ -4,14 +4,14 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from flask_login import current_user
 from sqlalchemy.orm import selectinload, undefer
 
-from ..access import Role, roles_required
+from ..access import Invalid, Role, roles_required
 from ..criteria.services import readiness_grid
 from ..decisions.services import decision_summary
 from ..extensions import db, htmx
 from ..ids import bounded_int
 from ..queries import ReleaseFacts
 from ..tasks import tasks_for
-from ..workflow import require
+from ..workflow import refusal, require
 from . import forms, rid_live, services
 from .models import MilestoneKind, ParticipantGroup, Release, RidVersion, ScopeStatus, SecDocument
 from .rid_view import find_row, rid_view
@@ -75,15 +75,30 @@ def _rid_context(release: Release) -> dict:
             "baselined": services.needs_change_note(release)}
 
 
-@bp.post("/releases/<code>/baseline")
+@bp.route("/releases/<code>/baseline", methods=["GET", "POST"])
 @roles_required(Role.PANEL)
 def baseline(code: str):
+    """The Panel chair baselines the RID, naming the Panel meeting and its minute: this cannot be undone."""
     release = _load_release(code)
-    version = services.baseline_rid(current_user, release)
-    db.session.commit()
-    flash(f"RID version {version.number} is the baseline. The release is now at '{release.stage.label}'.",
-          "success")
-    return redirect(url_for("releases.show", code=code), code=303)
+    if request.method == "POST":
+        require("baseline", release, current_user)  # a refused chair or stage before any validation
+    form = forms.BaselineForm()
+    problem = None
+    if form.validate_on_submit():
+        try:
+            version = services.baseline_rid(current_user, release, meeting_on=form.meeting_on.data,
+                                            minute_ref=form.minute_ref.data)
+        except Invalid as err:
+            db.session.rollback()
+            problem = [{"text": err.message, "href": "#minute_ref" if "minute" in err.message else "#meeting_on-day"}]
+        else:
+            db.session.commit()
+            flash(f"RID version {version.number} is the baseline. The release is now at '{release.stage.label}'.",
+                  "success")
+            return redirect(url_for("releases.show", code=code), code=303)
+    status = 422 if form.errors or problem else 200
+    return render_template("releases/baseline.html", release=release, form=form, problem=problem,
+                           refused=refusal("baseline", ReleaseFacts(release), current_user)), status
 
 
 @bp.get("/releases/<code>/rid/<int:major>.<int:minor>")

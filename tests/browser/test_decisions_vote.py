@@ -74,6 +74,8 @@ def test_the_tally_updates_in_place_and_ballots_show_after_the_close(app, browse
     sign_in(chair, "panel.chair@example.org")
     chair.goto(f"{live_server}/releases/{code}/vote")
     chair.get_by_role("button", name="Close the vote").click()
+    expect(chair.get_by_role("heading", name="Close the vote now?")).to_be_visible()  # the confirmation
+    chair.get_by_role("button", name="Close the vote").click()
     expect(chair.get_by_test_id("outcome")).to_contain_text("Outcome: Go")
 
     watcher.reload()

@@ -96,8 +96,16 @@ def next_step(page: Page):
 def baseline(j: Journey) -> None:
     page = j.step(["SEC Panel chair: Baseline the RID"], "Baseline the RID", PANEL_CHAIR,
                   not_to=(PANEL_1, SECAS), stage="Draft RID")
+    next_step(page).get_by_role("button", name="Baseline the RID").click()
+    # What cannot be undone is confirmed with the Panel meeting that decided it.
+    expect(page.get_by_text("Baselining cannot be undone.")).to_be_visible()
+    page.get_by_label("Day").fill("14")
+    page.get_by_label("Month").fill("8")
+    page.get_by_label("Year").fill("2020")
+    page.get_by_label("Minute reference").fill("84/03")
     page.get_by_role("button", name="Baseline the RID").click()
     expect(page.get_by_text("RID version 1.0 is the baseline.")).to_be_visible()
+    expect(page.get_by_text("Panel meeting of 14 August 2020, minute 84/03.")).to_be_visible()
     expect_standing(page, ["DCC: Add evidence for criteria 1, 2, 3, 4, 5, 6, 7, 8",
                            "SECAS: Add evidence for criteria 9, 10"], "Evidence gathering")
 
@@ -112,8 +120,9 @@ def write_statement(page: Page, text: str) -> None:
 def submit(j: Journey, email: str, button: str, who: list[str], not_to: tuple[str, ...]) -> Page:
     page = j.step(who, "Submit your evidence", email, not_to=not_to)
     next_step(page).get_by_role("button", name="Submit your evidence").click()
-    expect(page.get_by_role("heading", name="Acceptance criteria", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Check your evidence before you submit")).to_be_visible()
     page.get_by_role("button", name=button).click()
+    expect(page.get_by_role("heading", name="Acceptance criteria", exact=True)).to_be_visible()
     return page
 
 
@@ -192,6 +201,10 @@ def vote(j: Journey, choice: str, outcome: str) -> None:
     page = j.step(["SEC Panel: Vote go/no-go", "SEC Panel chair: Close the vote"], "Close the vote", PANEL_CHAIR,
                   not_to=(PANEL_1,))
     next_step(page).get_by_role("button", name="Close the vote").click()
+    page.get_by_role("button", name="Close the vote").click()
+    expect(page.get_by_role("heading", name="Close the vote now?")).to_be_visible()
+    expect(page.get_by_role("heading", name="Not voted yet")).to_be_visible()
+    expect(page.get_by_test_id("confirm-list").get_by_role("listitem")).to_have_count(2)  # 3 of the 5 voted
     page.get_by_role("button", name="Close the vote").click()
     expect(page.get_by_test_id("outcome")).to_contain_text(f"Outcome: {outcome}")
 

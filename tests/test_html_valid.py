@@ -1,0 +1,94 @@
+"""Every page and fragment, in every situation of the release's life, is valid HTML by the W3C Nu Html Checker.
+
+The situations are the action-table walk's set-ups (tests/test_action_table.py): a draft RID, evidence with a file
+and with a request open or answered, the review, the vote open (with an alternate, with a quorum, closed), the
+decision either way, approval, deferral. In each, every GET route is read as every role, as a page and as an htmx
+fragment. The checker (vnu-jar from npm, run with Debian's default-jre-headless) reads them all in one run;
+htmx's own hx-* attributes are its only allowed complaint.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from test_access_matrix import URL_VALUES
+from test_action_table import SETUPS, USER_KEYS, world  # noqa: F401  (world is the fixture the set-ups use)
+
+VNU = Path(__file__).resolve().parents[1] / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+JAVA = shutil.which("java")
+# htmx's attributes are not HTML's: the only messages allowed.
+ALLOWED = r".*“hx-[a-z-]+”.*"
+# Not HTML (files, feeds, the health check) or not a page (sign-out ends the session).
+SKIP = {"auth.logout", "ops.healthz", "pack.pack_json", "pack.pack_pdf", "evidence.download", "calendar.feed",
+        "calendar.release_feed", "releases.task_count"}
+
+if not (JAVA and VNU.exists()):
+    REASON = (f"HTML validity not checked: {'no java' if not JAVA else f'no {VNU}'}. Install Debian's "
+              "default-jre-headless and run `npm ci`; `make test` does both where it can, and CI always does.")
+    if os.environ.get("CI"):
+        raise RuntimeError(REASON)  # CI must check, never skip
+    pytestmark = pytest.mark.skip(reason=REASON)
+
+
+def _wrap(fragment: str) -> str:
+    """A fragment as the document it is swapped into (the checker reads whole documents)."""
+    body = f"<table><tbody>{fragment}</tbody></table>" if fragment.lstrip().startswith("<tr") else fragment
+    return f'<!DOCTYPE html><html lang="en"><head><title>Fragment</title></head><body>{body}</body></html>'
+
+
+def _urls(w) -> list[tuple[str, str]]:
+    """(endpoint, url) for every GET route, with this situation's release, file and request."""
+    values = dict(URL_VALUES, code=w.code, file_id=w.ids.get("file", 1), request_id=w.ids.get("request", 1))
+    found = []
+    for rule in w.app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint in SKIP or rule.endpoint == "static":
+            continue
+        found.append((rule.endpoint, rule.build({a: values[a] for a in rule.arguments}, append_unknown=False)[1]))
+    return sorted(found)
+
+
+def _collect(w, label: str, documents: dict[str, tuple[str, str]]) -> None:
+    for key in USER_KEYS:
+        client = w.client(key)
+        for endpoint, url in _urls(w):
+            for htmx in (False, True):
+                response = client.get(url, headers={"HX-Request": "true"} if htmx else {})
+                if response.status_code >= 500:
+                    raise AssertionError(f"{url} as {key}: {response.status_code}")
+                if response.mimetype != "text/html" or not response.data.strip():
+                    continue
+                html = response.get_data(as_text=True)
+                html = html if html.lstrip().lower().startswith("<!doctype") else _wrap(html)
+                digest = hashlib.sha256(html.encode()).hexdigest()
+                documents.setdefault(digest, (f"{label}: {key} {'htmx ' if htmx else ''}GET {url} "
+                                              f"({response.status_code})", html))
+
+
+def _check(documents: dict[str, tuple[str, str]], folder: Path) -> list[str]:
+    names = {}
+    for n, (digest, (where, html)) in enumerate(sorted(documents.items())):
+        path = folder / f"{n:05d}.html"
+        path.write_text(html, encoding="utf-8")
+        names[path.as_uri()] = where
+    run = subprocess.run([JAVA, "-Xss4m", "-jar", str(VNU), "--format", "json", "--errors-only",
+                          "--filterpattern", ALLOWED, *sorted(str(folder / p) for p in os.listdir(folder))],
+                         capture_output=True, text=True, timeout=600)
+    messages = json.loads(run.stderr or '{"messages": []}')["messages"]
+    return [f"{names.get(m.get('url'), m.get('url'))}: line {m.get('lastLine')}: {m['message']} "
+            f"[{(m.get('extract') or '').strip()[:120]}]" for m in messages]
+
+
+@pytest.mark.parametrize("case", SETUPS, ids=[case.name for case in SETUPS])
+def test_every_page_and_fragment_is_valid_html(world, tmp_path, case):  # noqa: F811
+    w, documents = world, {}
+    case.setup(w)
+    _collect(w, case.name, documents)
+    assert len(documents) > 50, f"only {len(documents)} distinct documents: is the walk reading the pages?"
+    problems = _check(documents, tmp_path)
+    assert not problems, f"{len(problems)} HTML errors:\n" + "\n".join(problems[:60])
