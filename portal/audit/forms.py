@@ -1,6 +1,7 @@
 """The audit trail's filter form (a GET form: filters are part of the link)."""
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovSelect, GovSubmitInput
+from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovSelect
+from ..widgets import SubmitButton
 from wtforms import DateField, SelectField, SubmitField
 from wtforms.validators import Optional, ValidationError
 
@@ -27,7 +28,7 @@ class TrailFilterForm(FlaskForm):
                                   validators=[Optional(), DateInRange("The ‘from’ date")])
     date_to = OptionalDateField("To (UK date, inclusive)", widget=GovDateInput(), format="%d %m %Y",
                                 validators=[Optional(), DateInRange("The ‘to’ date")])
-    submit = SubmitField("Filter events", widget=GovSubmitInput())
+    submit = SubmitField("Filter events", widget=SubmitButton())
 
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:

@@ -1,7 +1,7 @@
 """Shapes of the login and account forms."""
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxInput, GovPasswordInput, GovRadioInput,
-                                                GovSubmitInput, GovTextInput)
+from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovPasswordInput, GovRadioInput, GovTextInput
+from ..widgets import SubmitButton
 from wtforms import BooleanField, PasswordField, RadioField, StringField, SubmitField
 from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp
 
@@ -16,7 +16,7 @@ class LoginForm(FlaskForm):
                         validators=[InputRequired("Enter your email address"), Length(max=254)])
     password = PasswordField("Password", widget=GovPasswordInput(),
                              validators=[InputRequired("Enter your password"), Length(max=200)])
-    submit = SubmitField("Sign in", widget=GovSubmitInput())
+    submit = SubmitField("Sign in", widget=SubmitButton())
 
 
 class SetPasswordForm(FlaskForm):
@@ -32,11 +32,11 @@ class SetPasswordForm(FlaskForm):
     confirm = PasswordField("Confirm new password", widget=GovPasswordInput(),
                             validators=[InputRequired("Confirm your new password"),
                                         EqualTo("password", "The passwords do not match")])
-    submit = SubmitField("Save password", widget=GovSubmitInput())
+    submit = SubmitField("Save password", widget=SubmitButton())
 
 
 class SignOutForm(FlaskForm):
-    submit = SubmitField("Sign out everywhere", widget=GovSubmitInput())
+    submit = SubmitField("Sign out everywhere", widget=SubmitButton())
 
 
 class UserForm(FlaskForm):
@@ -48,7 +48,7 @@ class UserForm(FlaskForm):
                       validators=[InputRequired("Select a role")])
     is_admin = BooleanField("Portal administrator (SECAS only)", widget=GovCheckboxInput())
     is_chair = BooleanField("Chair of their group (OpsG or Panel)", widget=GovCheckboxInput())
-    submit = SubmitField("Save", widget=GovSubmitInput())
+    submit = SubmitField("Save", widget=SubmitButton())
 
 
 class NewUserForm(UserForm):
@@ -56,7 +56,7 @@ class NewUserForm(UserForm):
                         validators=[InputRequired("Enter an email address"),
                                     Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Enter an email address in the correct format, like name@example.com"),
                                     Length(max=254)])
-    submit = SubmitField("Add user", widget=GovSubmitInput())
+    submit = SubmitField("Add user", widget=SubmitButton())
 
 
 class EditUserForm(UserForm):

@@ -1,7 +1,7 @@
 """Shapes of the two-factor forms: a code, a password to turn it off, the roles that must use it."""
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxesInput, GovPasswordInput, GovSubmitInput,
-                                                GovTextInput)
+from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput, GovPasswordInput, GovTextInput
+from ..widgets import SubmitButton
 from wtforms import PasswordField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
@@ -12,7 +12,7 @@ class CodeForm(FlaskForm):
     code = StringField("Code", widget=GovTextInput(),
                        description="The 6-digit code from your authenticator app, or one of your recovery codes.",
                        validators=[InputRequired("Enter the code from your authenticator app"), Length(max=40)])
-    submit = SubmitField("Continue", widget=GovSubmitInput())
+    submit = SubmitField("Continue", widget=SubmitButton())
 
 
 class EnrolForm(FlaskForm):
@@ -20,23 +20,23 @@ class EnrolForm(FlaskForm):
                        description="Enter the 6-digit code your app shows for the SEC Release Portal.",
                        validators=[InputRequired("Enter the 6-digit code from your authenticator app"),
                                    Length(max=10, message="The code is 6 digits")])
-    submit = SubmitField("Turn on two-factor sign-in", widget=GovSubmitInput())
+    submit = SubmitField("Turn on two-factor sign-in", widget=SubmitButton())
 
 
 class DisableForm(FlaskForm):
     password = PasswordField("Your password", widget=GovPasswordInput(),
                              validators=[InputRequired("Enter your password"), Length(max=200)])
-    submit = SubmitField("Turn off two-factor sign-in", widget=GovSubmitInput())
+    submit = SubmitField("Turn off two-factor sign-in", widget=SubmitButton())
 
 
 class ResetForm(FlaskForm):
     password = PasswordField("Your password (to confirm the reset)", widget=GovPasswordInput(),
                              validators=[InputRequired("Enter your password to confirm the reset"), Length(max=200)])
-    submit = SubmitField("Reset two-factor sign-in", widget=GovSubmitInput())
+    submit = SubmitField("Reset two-factor sign-in", widget=SubmitButton())
 
 
 class PolicyForm(FlaskForm):
     roles = SelectMultipleField("Roles that must use two-factor sign-in", widget=GovCheckboxesInput(),
                                 choices=ROLE_CHOICES,
                                 description="Their members set it up the next time they use the portal.")
-    submit = SubmitField("Save", widget=GovSubmitInput())
+    submit = SubmitField("Save", widget=SubmitButton())

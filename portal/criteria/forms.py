@@ -1,8 +1,8 @@
 """Shapes of the assessment and evidence request forms."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from govuk_frontend_wtf.wtforms_widgets import (GovFileInput, GovPasswordInput, GovRadioInput,
-                                                GovSubmitInput, GovTextArea, GovTextInput)
+from govuk_frontend_wtf.wtforms_widgets import GovFileInput, GovPasswordInput, GovRadioInput, GovTextArea, GovTextInput
+from ..widgets import SubmitButton
 from wtforms import PasswordField, RadioField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -26,7 +26,7 @@ class AssessmentForm(FlaskForm):
                                   validators=[Optional(), Length(max=10000)])
     password = PasswordField("Your password (to sign a final assessment)", widget=GovPasswordInput(),
                              validators=[Optional(), Length(max=200)])
-    record = SubmitField("Record assessment", widget=GovSubmitInput())
+    record = SubmitField("Record assessment", widget=SubmitButton())
 
 
 class RequestForm(FlaskForm):
@@ -34,7 +34,7 @@ class RequestForm(FlaskForm):
                            validators=[InputRequired("Enter your question"), Length(max=10000)])
     due_on = UkDateField("Answer by (optional)", description="For example, 27 3 2021",
                          validators=[Optional(), DateInRange("The answer-by date")])
-    ask = SubmitField("Ask for evidence", widget=GovSubmitInput())
+    ask = SubmitField("Ask for evidence", widget=SubmitButton())
 
 
 class AnswerForm(FlaskForm):
@@ -42,8 +42,8 @@ class AnswerForm(FlaskForm):
     file = FileField("File (optional)", widget=GovFileInput())
     description = StringField("Description of the file", widget=GovTextInput(),
                               validators=[Optional(), Length(max=2000)])
-    send = SubmitField("Send answer", widget=GovSubmitInput())
+    send = SubmitField("Send answer", widget=SubmitButton())
 
 
 class CloseRequestForm(FlaskForm):
-    close = SubmitField("Close request", widget=GovSubmitInput())
+    close = SubmitField("Close request", widget=SubmitButton())

@@ -1,8 +1,9 @@
 """Shapes of the recommendation, vote, decision, go-live and re-planning forms."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxesInput, GovDateInput, GovFileInput, GovPasswordInput, GovRadioInput,
-                                                GovSelect, GovSubmitInput, GovTextArea, GovTextInput)
+from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxesInput, GovDateInput, GovFileInput, GovPasswordInput,
+                                                GovRadioInput, GovSelect, GovTextArea, GovTextInput)
+from ..widgets import SubmitButton
 from wtforms import (DateField, DateTimeField, HiddenField, PasswordField, RadioField, SelectField,
                      SelectMultipleField, StringField, SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
@@ -36,7 +37,7 @@ class RecommendationForm(FlaskForm):
                             validators=[DataRequired("Enter the reasons for the recommendation"),
                                         Length(max=10000)])
     password = _password()
-    submit = SubmitField("Sign and record the recommendation", widget=GovSubmitInput())
+    submit = SubmitField("Sign and record the recommendation", widget=SubmitButton())
 
 
 class ClosingTimeField(DateTimeField):
@@ -60,7 +61,7 @@ class OpenVoteForm(FlaskForm):
     closes_at = ClosingTimeField("Closing time (optional)",
                                  description="UK time, for example 17/02/2021 17:00. Leave empty to close by hand.",
                                  validators=[DateInRange("The closing time")])
-    submit = SubmitField("Open the Panel vote", widget=GovSubmitInput())
+    submit = SubmitField("Open the Panel vote", widget=SubmitButton())
 
 
 class BallotForm(FlaskForm):
@@ -69,31 +70,31 @@ class BallotForm(FlaskForm):
                         validators=[InputRequired("Choose Go, No-go or Abstain")])
     comment = TextAreaField("Comment (optional)", widget=GovTextArea(), validators=[Length(max=5000)])
     password = _password()
-    submit = SubmitField("Sign and cast the vote", widget=GovSubmitInput())
+    submit = SubmitField("Sign and cast the vote", widget=SubmitButton())
 
 
 class AlternateForm(FlaskForm):
     alternate_id = SelectField("Alternate", widget=GovSelect(), coerce=coerce_id, validate_choice=True,
                                description="Any active SEC Panel user, whether or not they are a member of this vote.",
                                validators=[InputRequired("Choose your alternate")])
-    submit = SubmitField("Appoint the alternate", widget=GovSubmitInput())
+    submit = SubmitField("Appoint the alternate", widget=SubmitButton())
 
 
 class ConflictForm(FlaskForm):
     note = TextAreaField("Conflict of interest", widget=GovTextArea(),
                          validators=[DataRequired("Describe the conflict of interest"), Length(max=5000)])
-    submit = SubmitField("Declare the conflict", widget=GovSubmitInput())
+    submit = SubmitField("Declare the conflict", widget=SubmitButton())
 
 
 class CloseVoteForm(FlaskForm):
-    submit = SubmitField("Close the vote", widget=GovSubmitInput())
+    submit = SubmitField("Close the vote", widget=SubmitButton())
 
 
 class DecisionForm(FlaskForm):
     reasons = TextAreaField("The Panel's reasons", widget=GovTextArea(),
                             validators=[DataRequired("Enter the Panel's reasons"), Length(max=10000)])
     password = _password()
-    submit = SubmitField("Sign and record the decision", widget=GovSubmitInput())
+    submit = SubmitField("Sign and record the decision", widget=SubmitButton())
 
 
 class ConfirmationForm(FlaskForm):
@@ -104,7 +105,7 @@ class ConfirmationForm(FlaskForm):
                                   r"^SEC v\d+(\.\d+)*$", message="Enter the SEC version like SEC v40.0")])
     note = TextAreaField("Note (optional)", widget=GovTextArea(), validators=[Length(max=5000)])
     password = _password()
-    submit = SubmitField("Sign and confirm", widget=GovSubmitInput())
+    submit = SubmitField("Sign and confirm", widget=SubmitButton())
 
 
 class DayMonthYearField(DateField):
@@ -128,17 +129,17 @@ class ReplanForm(FlaskForm):
     move_mp = SelectField("Move a modification to another release (optional)", widget=GovSelect(), coerce=coerce_id,
                           default=0, validate_choice=True)
     move_to = SelectField("Release it moves to", widget=GovSelect(), coerce=coerce_id, default=0, validate_choice=True)
-    submit = SubmitField("Re-plan and return to evidence gathering", widget=GovSubmitInput())
+    submit = SubmitField("Re-plan and return to evidence gathering", widget=SubmitButton())
 
 
 class ReassessmentForm(FlaskForm):
     criteria = SelectMultipleField("Criteria to reopen", widget=GovCheckboxesInput(), coerce=coerce_id,
                                    validate_choice=True, validators=[DataRequired("Choose one or more criteria")])
-    submit = SubmitField("Reopen these criteria", widget=GovSubmitInput())
+    submit = SubmitField("Reopen these criteria", widget=SubmitButton())
 
 
 class RevokeAlternateForm(FlaskForm):
-    submit = SubmitField("Revoke your alternate", widget=GovSubmitInput())
+    submit = SubmitField("Revoke your alternate", widget=SubmitButton())
 
 
 class ConditionMetForm(FlaskForm):
@@ -147,15 +148,15 @@ class ConditionMetForm(FlaskForm):
                                           Length(max=10000, message="The statement must be 10000 characters or fewer")])
     file = FileField("Supporting file (optional)", widget=GovFileInput(),
                      description="PDF, Word, Excel, PowerPoint, OpenDocument, CSV, plain text, PNG or JPEG.")
-    submit = SubmitField("Mark the condition as met", widget=GovSubmitInput())
+    submit = SubmitField("Mark the condition as met", widget=SubmitButton())
 
 
 class AcceptConditionForm(FlaskForm):
-    submit = SubmitField("Accept the condition as met", widget=GovSubmitInput())
+    submit = SubmitField("Accept the condition as met", widget=SubmitButton())
 
 
 class WaiveConditionForm(FlaskForm):
     reason = TextAreaField("The Panel's reason for waiving the condition", widget=GovTextArea(),
                            validators=[DataRequired("Enter the Panel's reason for waiving the condition"),
                                        Length(max=5000, message="The reason must be 5000 characters or fewer")])
-    submit = SubmitField("Waive the condition", widget=GovSubmitInput())
+    submit = SubmitField("Waive the condition", widget=SubmitButton())

@@ -1,6 +1,7 @@
 """The notification settings form: one email-or-portal choice per kind of notification."""
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput
+from govuk_frontend_wtf.wtforms_widgets import GovRadioInput
+from ..widgets import SubmitButton
 from wtforms import RadioField, SubmitField
 from wtforms.validators import InputRequired
 
@@ -10,7 +11,7 @@ CHANNEL_CHOICES = [(Channel.EMAIL.value, "By email and in the portal"), (Channel
 
 
 class PreferencesForm(FlaskForm):
-    submit = SubmitField("Save settings", widget=GovSubmitInput())
+    submit = SubmitField("Save settings", widget=SubmitButton())
 
     def channels(self) -> dict[str, str]:
         return {kind: self[kind].data for kind in KINDS}
@@ -23,4 +24,4 @@ for _kind, _label in KINDS.items():
 
 
 class MarkReadForm(FlaskForm):
-    submit = SubmitField("Mark all as read", widget=GovSubmitInput())
+    submit = SubmitField("Mark all as read", widget=SubmitButton())

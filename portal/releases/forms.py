@@ -6,8 +6,9 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxesInput, GovDateInput, GovRadioInput, GovSelect,
-                                                GovSubmitInput, GovTextArea, GovTextInput)
+from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxesInput, GovDateInput, GovRadioInput,
+                                                GovSelect, GovTextArea, GovTextInput)
+from ..widgets import SubmitButton
 from wtforms import DateField, Field, RadioField, SelectField, SelectMultipleField, StringField, SubmitField, \
     TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation, ValidationError
@@ -128,7 +129,7 @@ class RidChangeForm(FlaskForm):
         "Change note", widget=GovTextArea(),
         description="The RID is baselined: this change makes a new RID version. Say what changed and why.",
         validators=[Optional(), Length(max=2000, message="The change note must be 2000 characters or fewer")])
-    submit = SubmitField("Save", widget=GovSubmitInput())
+    submit = SubmitField("Save", widget=SubmitButton())
 
 
 class ScopeEntryForm(RidChangeForm):
@@ -197,4 +198,4 @@ class BaselineForm(FlaskForm):
     minute_ref = StringField("Minute reference", widget=GovTextInput(),
                              description="The minute that records the decision to baseline, for example 84/03.",
                              validators=_required_text("Enter the minute reference", 100))
-    submit = SubmitField("Baseline the RID", widget=GovSubmitInput())
+    submit = SubmitField("Baseline the RID", widget=SubmitButton())
