@@ -90,3 +90,15 @@ class Reminder(db.Model):
     milestone_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("milestone.id"))
     kind: so.Mapped[str] = so.mapped_column(sa.String(20))  # "due_soon" or "overdue"
     sent_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class VoteReminder(db.Model):
+    """A "vote closing soon" reminder already sent: each (vote, member) once, however often cron runs."""
+
+    __tablename__ = "vote_reminder"
+    __table_args__ = (sa.UniqueConstraint("vote_id", "member_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    vote_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("vote.id"))
+    member_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
+    sent_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
