@@ -55,6 +55,16 @@ def notify(kind: str, roles: Iterable[Role], subject: str, body: str, *, url: st
     db.session.flush()
 
 
+def send_email(user: User, subject: str, body: str) -> None:
+    """Queue an email to one person only (an account link: no notification in the portal, no settings apply)."""
+    now = utcnow()
+    db.session.add(OutboxMessage(to=user.email, user_id=user.id, subject=subject, body=body, next_attempt_at=now,
+                                 created_at=now))
+    log.info("email queued", extra={"to": user.email, "subject": subject, "kind": "account"})
+    db.session.info[MAIL_QUEUED] = True
+    db.session.flush()
+
+
 def mark_notifications_read(actor: User, notification_id: int | None = None) -> int:
     """Mark one of the actor's notifications (or all of them) as read; returns how many changed."""
     where = [Notification.user_id == actor.id, Notification.read_at.is_(None)]
