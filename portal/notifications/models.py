@@ -14,6 +14,7 @@ from ..timeutil import utcnow
 # Every kind of notification; each person chooses a channel per kind.
 KINDS = {
     "evidence_requested": "OpsG asks for more evidence",
+    "evidence_answered": "The DCC or SECAS answers an evidence request",
     "submission_due": "Evidence submission due",
     "criteria_ready": "Criteria ready for OpsG review",
     "recommendation_recorded": "OpsG recommendation recorded",
@@ -21,6 +22,7 @@ KINDS = {
     "vote_closing": "Panel vote closing soon",
     "decision_made": "Panel decision made",
     "go_live_due": "Go-live confirmations due",
+    "replanned": "A release is re-planned: the new go-live and deadlines",
     "reminder": "Reminders of deadlines and overdue steps",
 }
 
