@@ -12,7 +12,7 @@ from decisions_support import client_for
 
 from portal.access import Role
 from portal.audit.models import AuditEvent
-from portal.auth.models import AccountToken, PasswordResetRequest, User
+from portal.auth.models import AccountToken, LoginAttempt, PasswordResetRequest, User
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 
@@ -289,3 +289,25 @@ def test_change_your_password_is_in_the_header_and_needs_the_current_password(ap
     assert "govuk-error-summary" in text and "Enter your current password" in text
     assert _events(app, "user.password_set") == []
     assert _signs_in(app, user.email, PASSWORD)
+
+
+def test_the_user_list_shows_who_has_not_accepted_yet(app, invited):
+    client, link = invited
+    assert "Invitation sent" in client.get("/admin/users").get_data(as_text=True)
+    _choose(PortalClient(app), _path(link))
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert "Invitation sent" not in page and "Invitation accepted" not in page
+
+
+def test_a_reset_lifts_a_sign_in_lockout_and_ends_any_other_open_link(app, invited):
+    _, invitation = invited
+    email = "pat.new@example.org"
+    with app.app_context():
+        db.session.add_all(LoginAttempt(email=email, succeeded=False) for _ in range(5))
+        db.session.commit()
+    assert PortalClient(app).post_form("/login", {"email": email, "password": "anything at all"}).status_code == 429
+    _forgotten(PortalClient(app), email)
+    assert _choose(PortalClient(app), _path(_link(app, email, "Reset your SEC Release Portal password"))
+                   ).status_code == 303
+    assert _signs_in(app, email, NEW_PASSWORD)
+    assert PortalClient(app).get(_path(invitation)).status_code == 410  # the older invitation link is dead too

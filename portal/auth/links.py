@@ -126,13 +126,23 @@ def revoke_invitation(actor: User, user: User) -> None:
     record_event(actor, "user.invitation_revoked", f"{actor.name} revoked the invitation of {user.name}", obj=user)
 
 
+def invitation_states(users) -> dict[int, InvitationState]:
+    """user id -> the latest invitation's state, for the users who were invited by email (one query)."""
+    latest = (sa.select(sa.func.max(AccountToken.id)).where(AccountToken.purpose == TokenPurpose.INVITATION,
+                                                            AccountToken.user_id.in_([u.id for u in users]))
+              .group_by(AccountToken.user_id))
+    return {t.user_id: _state(t) for t in db.session.scalars(sa.select(AccountToken).where(AccountToken.id.in_(latest)))}
+
+
 def invitation_state(user: User) -> InvitationState | None:
     """The user's latest invitation, or None if they were never invited by email."""
     token = db.session.scalar(sa.select(AccountToken).where(
         AccountToken.user_id == user.id, AccountToken.purpose == TokenPurpose.INVITATION)
         .order_by(AccountToken.id.desc()).limit(1))
-    if token is None:
-        return None
+    return None if token is None else _state(token)
+
+
+def _state(token: AccountToken) -> InvitationState:
     if token.used_at is not None:
         status = "Accepted"
     elif token.revoked_at is not None:
@@ -149,8 +159,7 @@ def accept_invitation(raw: str, password: str) -> User:
     """The invitee chooses their password; the link is used up."""
     token = usable_token(raw, TokenPurpose.INVITATION)
     user = token.user
-    _store_password(user, password)
-    token.used_at = utcnow()
+    _store_password(user, password, token)
     record_event(user, "user.invitation_accepted", f"{user.name} accepted the invitation and chose a password",
                  obj=user)
     return user
@@ -209,8 +218,7 @@ def reset_password(raw: str, password: str) -> User:
     """Set a new password from an emailed reset link; every session of the user ends."""
     token = usable_token(raw, TokenPurpose.PASSWORD_RESET)
     user = token.user
-    _store_password(user, password)
-    token.used_at = utcnow()
+    _store_password(user, password, token)
     # The link proves the mailbox: it lifts a sign-in lockout as a successful sign-in would.
     db.session.add(LoginAttempt(email=user.email, remote_addr="", succeeded=True))
     record_event(user, "user.password_reset", f"{user.name} reset their password from an emailed link", obj=user)
@@ -238,9 +246,16 @@ def usable_token(raw: str, purpose: TokenPurpose) -> AccountToken:
     return token
 
 
-def _store_password(user: User, password: str) -> None:
+def _store_password(user: User, password: str, token: AccountToken) -> None:
+    """The new password from `token`'s link: the link is used up, any other open link of the user stops working,
+    and every session of the user ends."""
     if len(password) < services.MIN_PASSWORD_LENGTH:
         raise Invalid(f"Password must be at least {services.MIN_PASSWORD_LENGTH} characters")
+    now = utcnow()
     user.password_hash = services.hash_password(password)
     user.must_change_password = False
+    token.used_at = now
+    db.session.execute(sa.update(AccountToken).where(
+        AccountToken.user_id == user.id, AccountToken.id != token.id, AccountToken.used_at.is_(None),
+        AccountToken.revoked_at.is_(None)).values(revoked_at=now))
     services.end_sessions(user)

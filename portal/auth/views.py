@@ -116,7 +116,7 @@ def set_password():
 @roles_required(Role.SECAS, admin=True)
 def users():
     people = db.session.scalars(sa.select(User).order_by(User.role, User.name)).all()
-    return render_template("auth/users.html", users=people)
+    return render_template("auth/users.html", users=people, invitations=links.invitation_states(people))
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
