@@ -15,7 +15,7 @@ from portal.auth.models import User
 from portal.decisions.models import Vote
 from portal.extensions import db
 from portal.notifications.models import Notification, OutboxMessage, VoteReminder
-from portal.notifications.reminders import send_vote_reminders
+from portal.notifications.reminders import send_reminders, send_vote_reminders
 from portal.releases.models import Release, Stage
 from portal.timeutil import utcnow
 from tests.test_evidence_upload import PDF
@@ -156,3 +156,32 @@ def test_a_replan_tells_every_role_of_the_new_go_live_and_its_moved_deadlines(ap
     assert "Release go-live" not in _mail(app, users["dcc"], "re-planned")[0].body
     with app.app_context():
         assert db.session.get(Release, release.id).planned_go_live == new
+
+
+def test_a_no_go_sends_secas_to_the_replan_page_and_opsg_to_the_reassessment_page(app, users, make_release):
+    decided(app, users, make_release(Stage.OPSG_REVIEW), [users["panel_chair"], users["panel"]], ("no_go", "no_go"))
+    [secas] = _mail(app, users["secas"], "to be re-planned")
+    assert "Re-plan the release: http://localhost/releases/feb-2021/replan" in secas.body
+    [opsg] = _mail(app, users["opsg"], "to be re-planned")
+    assert "Choose criteria to reopen: http://localhost/releases/feb-2021/reassessment" in opsg.body
+    assert _mail(app, users["dcc"], "to be re-planned") == []
+
+
+def test_a_go_tells_secas_and_the_dcc_to_confirm_on_the_go_live_page_by_the_go_live_date(app, users, make_release):
+    app.config["PORTAL_TODAY"] = "2021-02-15"
+    decided(app, users, make_release(Stage.OPSG_REVIEW), [users["panel_chair"], users["panel"]], ("go", "go"))
+    for key in ("secas", "dcc"):
+        [message] = _mail(app, users[key], "go-live confirmations due")
+        assert "Confirm by 25 Feb 2021, in 8 Working Days." in message.body
+        assert "http://localhost/releases/feb-2021/go-live" in message.body
+
+
+def test_a_milestone_reminder_links_absolutely_to_the_step_s_page(app, users, make_release):
+    make_release(Stage.EVIDENCE)
+    app.config["PORTAL_TODAY"] = "2021-01-21"
+    with app.app_context():
+        assert send_reminders(None)
+        db.session.commit()
+    [message] = _mail(app, users["dcc"], "DCC submits evidence")
+    assert "due in 3 Working Days" in message.body
+    assert "Open it in the portal: http://127.0.0.1:5000/releases/feb-2021/criteria" in message.body

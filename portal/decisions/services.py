@@ -235,9 +235,7 @@ def record_decision(actor, release: Release, *, reasons: str, password: str) -> 
                                       "Confirm", release, MilestoneKind.GO_LIVE),
                url=portal_path("decisions.go_live", code=release.code), release=release)
     else:
-        notify("replan_due", [Role.SECAS, Role.OPSG], f"{release.name}: deferred, to be re-planned",
-               "SECAS sets a new go-live date; OpsG chooses any further criteria to reopen for the next round.",
-               url=url, release=release)
+        messages.replan_due(release)
     return decision
 
 

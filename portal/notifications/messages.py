@@ -89,6 +89,20 @@ def vote_closing(release: Release, vote, user) -> None:
            url=ballot_path(release), release=release, users=[user], link_text="Cast your vote")
 
 
+def replan_due(release: Release) -> None:
+    """No-go: SECAS re-plans (its page), OpsG chooses any further criteria to reopen (its page)."""
+    subject = f"{release.name}: deferred, to be re-planned"
+    notify("replan_due", [Role.SECAS], subject,
+           "The Panel decided No-go. Set a new go-live date and the change note for the new RID version; "
+           "OpsG may choose further criteria to reopen for the next round.",
+           url=portal_path("decisions.replan", code=release.code), release=release, link_text="Re-plan the release")
+    notify("replan_due", [Role.OPSG], subject,
+           "The Panel decided No-go. Choose any further criteria to reopen for the next round, before or after "
+           "SECAS sets the new go-live date.",
+           url=portal_path("decisions.reassessment", code=release.code), release=release,
+           link_text="Choose criteria to reopen")
+
+
 def replanned(release: Release, old_go_live: dt.date, moves: list[tuple[Milestone, dt.date]], reopened,
               change_note: str) -> None:
     """Every role is told of the new go-live; a role with a milestone also of its own moved deadlines."""

@@ -27,6 +27,9 @@ PENDING_STAGES = {
     MilestoneKind.OTHER: set(Stage) - {Stage.LIVE},
 }
 DUE_SOON, OVERDUE = "due_soon", "overdue"
+# The page where a milestone's step is taken (the reminder links straight to it).
+ACTION_PAGES = {MilestoneKind.EVIDENCE: "criteria.index", MilestoneKind.OPSG_REVIEW: "criteria.index",
+                MilestoneKind.PANEL_DECISION: "decisions.vote", MilestoneKind.GO_LIVE: "decisions.go_live"}
 
 
 def is_pending(milestone: Milestone, release: Release) -> bool:
@@ -71,7 +74,8 @@ def _send_reminder(actor, milestone: Milestone, release: Release, kind: str, on:
     if milestone.notes:
         body += f"\n\n{milestone.notes}"
     notify("submission_due" if milestone.kind == MilestoneKind.EVIDENCE else "reminder", [milestone.acting_role],
-           subject, body, url=portal_path("releases.show", code=release.code), release=release)
+           subject, body, url=portal_path(ACTION_PAGES.get(milestone.kind, "releases.show"), code=release.code),
+           release=release)
     record_event(actor, "reminder.sent", subject, obj=milestone, release=release,
                  after={"reminder": kind, "due_on": milestone.due_on.isoformat(), "to": str(milestone.acting_role)})
     return True
