@@ -311,3 +311,11 @@ def test_a_reset_lifts_a_sign_in_lockout_and_ends_any_other_open_link(app, invit
                    ).status_code == 303
     assert _signs_in(app, email, NEW_PASSWORD)
     assert PortalClient(app).get(_path(invitation)).status_code == 410  # the older invitation link is dead too
+
+
+def test_link_tokens_never_reach_the_request_log(app, invited, capsys):
+    _, link = invited
+    capsys.readouterr()
+    assert _choose(PortalClient(app), _path(link)).status_code == 303
+    log = capsys.readouterr().err
+    assert "/invitation/[redacted]" in log and link.rsplit("/", 1)[1] not in log
