@@ -117,6 +117,9 @@ def test_opsg_sees_that_the_dcc_answered_its_request(app, browser: Browser, live
     opsg.get_by_role("link", name=re.compile(r"Notifications \(\d+ new\)")).click()
     note = opsg.get_by_role("link", name=re.compile("DCC answered your evidence request on criterion 1"))
     expect(note).to_be_visible()
+    opsg.get_by_role("button", name="Mark all as read").click()  # by htmx: the header's count goes too
+    expect(opsg.get_by_role("button", name="Mark all as read")).to_have_count(0)
+    expect(opsg.get_by_role("link", name="Notifications", exact=True)).to_be_visible()
     note.click()
     expect(opsg).to_have_url(re.compile(rf"/releases/{code}/criteria/1$"))
     expect(opsg.locator("#criterion-requests")).to_contain_text("The runbook is in the evidence library")
