@@ -185,3 +185,15 @@ def test_a_milestone_reminder_links_absolutely_to_the_step_s_page(app, users, ma
     [message] = _mail(app, users["dcc"], "DCC submits evidence")
     assert "due in 3 Working Days" in message.body
     assert "Open it in the portal: http://127.0.0.1:5000/releases/feb-2021/criteria" in message.body
+
+
+def test_an_appointed_alternate_is_told_with_a_link_to_the_ballot(app, users, make_release, make_user):
+    release = make_release(Stage.OPSG_REVIEW)
+    alternate = make_user(Role.PANEL, name="Alex Alternate")
+    _vote_open(app, users, release)
+    member = users["panel"]
+    assert client_for(app, member).post_form(f"/releases/{release.code}/vote/alternate",
+                                             {"alternate_id": str(alternate.id)}).status_code == 303
+    [message] = _mail(app, alternate, "as their alternate")
+    assert message.subject == f"February 2021 SEC Release: you vote for {member.name} as their alternate"
+    assert "Cast the vote: http://localhost/releases/feb-2021/vote#ballot-panel" in message.body

@@ -154,6 +154,7 @@ def appoint_alternate(actor, vote: Vote, alternate: User) -> VoteMember:
     db.session.refresh(seat)
     record_event(actor, "vote.alternate_appointed", f"{actor.name} appointed {alternate.name} as alternate",
                  obj=seat, release=facts.release, after={"alternate_id": alternate.id})
+    messages.alternate_appointed(facts.release, vote, actor, alternate)
     return seat
 
 

@@ -77,6 +77,17 @@ def vote_opened(release: Release, vote, members) -> None:
            url=ballot_path(release), release=release, users=members, link_text="Cast your vote")
 
 
+def alternate_appointed(release: Release, vote, member, alternate) -> None:
+    """The alternate now votes in the member's place: their task, with the link to the ballot."""
+    closes = f"The vote closes at {uk_time(vote.closes_at)} (UK time)." if vote.closes_at else \
+        "The Chair closes the vote."
+    notify("vote_opened", [], f"{release.name}: you vote for {member.name} as their alternate",
+           _join(f"{member.name} appointed you to vote in their place in the Panel go/no-go vote. Cast the vote "
+                 "for them with your own password; they can take their seat back until you have voted.", closes,
+                 deadline_line("The Panel decides", milestone_due(release, MilestoneKind.PANEL_DECISION))),
+           url=ballot_path(release), release=release, users=[alternate], link_text="Cast the vote")
+
+
 def ballot_path(release: Release) -> str:
     return portal_path("decisions.vote", code=release.code) + "#ballot-panel"
 
