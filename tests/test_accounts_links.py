@@ -319,3 +319,11 @@ def test_link_tokens_never_reach_the_request_log(app, invited, capsys):
     assert _choose(PortalClient(app), _path(link)).status_code == 303
     log = capsys.readouterr().err
     assert "/invitation/[redacted]" in log and link.rsplit("/", 1)[1] not in log
+
+
+def test_an_overlong_password_is_an_error_in_govuk_style(app, invited):
+    _, link = invited
+    response = _choose(PortalClient(app), _path(link), password="x" * 201)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Password must be 200 characters or fewer" in text
+    assert "at least 12 characters</a>" not in text

@@ -71,8 +71,8 @@ class NewPasswordForm(FlaskForm):
         "New password", widget=GovPasswordInput(),
         description=f"At least {MIN_PASSWORD_LENGTH} characters.",
         validators=[InputRequired("Enter a new password"),
-                    Length(min=MIN_PASSWORD_LENGTH, max=200,
-                           message=f"Password must be at least {MIN_PASSWORD_LENGTH} characters")])
+                    Length(min=MIN_PASSWORD_LENGTH, message=f"Password must be at least {MIN_PASSWORD_LENGTH} characters"),
+                    Length(max=200, message="Password must be 200 characters or fewer")])
     confirm = PasswordField("Confirm new password", widget=GovPasswordInput(),
                             validators=[InputRequired("Confirm your new password"),
                                         EqualTo("password", "The passwords do not match")])

@@ -340,5 +340,4 @@ def _user_page(user: User, form, problem: str | None, reset_form: ResetForm | No
                problem_href: str = "#name") -> str:
     return render_template("auth/user_form.html", form=form, problem=problem, problem_href=problem_href, user=user,
                            two_factor_on=totp.is_enrolled(user), reset_form=reset_form or ResetForm(),
-                           sign_out_form=SignOutForm(), invitation=links.invitation_state(user),
-                           resend_form=ResendInvitationForm(), revoke_form=RevokeInvitationForm())
+                           invitation=links.invitation_state(user))
