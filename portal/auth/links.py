@@ -178,14 +178,13 @@ def _check_reset_throttle(email: str, remote_addr: str) -> None:
     the window (rows in the database, so the limit holds across workers, like the sign-in throttle)."""
     config = current_app.config
     window = dt.timedelta(minutes=config.get("PASSWORD_RESET_WINDOW_MINUTES", 60))
-    since = utcnow() - window
-    for column, value, limit in ((PasswordResetRequest.email, email, config.get("PASSWORD_RESET_MAX_REQUESTS", 3)),
-                                 (PasswordResetRequest.remote_addr, remote_addr,
-                                  config.get("PASSWORD_RESET_MAX_PER_CLIENT", 10))):
-        if column is PasswordResetRequest.remote_addr and not value:
-            continue
+    limits = [(PasswordResetRequest.email == email, config.get("PASSWORD_RESET_MAX_REQUESTS", 3))]
+    if remote_addr:
+        limits.append((PasswordResetRequest.remote_addr == remote_addr,
+                       config.get("PASSWORD_RESET_MAX_PER_CLIENT", 10)))
+    for where, limit in limits:
         times = db.session.scalars(sa.select(PasswordResetRequest.requested_at).where(
-            column == value, PasswordResetRequest.requested_at > since)
+            where, PasswordResetRequest.requested_at > utcnow() - window)
             .order_by(PasswordResetRequest.requested_at)).all()
         if len(times) >= limit:
             unlock_at = as_utc(times[-limit]) + window
