@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from decisions_support import assess_all, cast, client_for, decided, open_vote, recommend
 
 from portal.access import Role
-from portal.auth.models import User
 from portal.decisions.models import Vote
 from portal.extensions import db
 from portal.notifications.models import Notification, OutboxMessage, VoteReminder
