@@ -41,7 +41,8 @@ class Config:
     MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 10)
     # The portal's public address, for the absolute links in emails (e.g. https://releases.example.org). PORTAL_URL is
     # the older name, still read when PORTAL_BASE_URL is unset. Without either: the request's host, else
-    # http://127.0.0.1:5000 (portal/urls.py).
+    # http://127.0.0.1:5000 (portal/urls.py). In production an invitation or reset link never follows the request's
+    # Host header (a forged one would send the link elsewhere): set PORTAL_BASE_URL.
     PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "")
     PORTAL_URL = os.environ.get("PORTAL_URL", "")
     # An emailed invitation link works this many hours; a password reset link this many minutes.

@@ -15,6 +15,7 @@ from portal.audit.models import AuditEvent
 from portal.auth.models import AccountToken, LoginAttempt, PasswordResetRequest, User
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
+from portal.urls import base_url
 
 NEW_PASSWORD = "a brand new passphrase"
 NEW_USER = {"email": "Pat.New@Example.org", "name": "Pat New", "organisation": "Acme Energy", "role": "opsg"}
@@ -327,3 +328,15 @@ def test_an_overlong_password_is_an_error_in_govuk_style(app, invited):
     text = response.get_data(as_text=True)
     assert response.status_code == 422 and "Password must be 200 characters or fewer" in text
     assert "at least 12 characters</a>" not in text
+
+
+def test_a_forged_host_never_carries_a_reset_link_in_production(app):
+    """Password reset poisoning: without PORTAL_BASE_URL, production ignores the Host header for the links that are
+    credentials; other links may still follow the request's host."""
+    app.testing = False
+    with app.test_request_context("/password/forgotten", base_url="http://evil.example"):
+        assert base_url(secret=True) == "http://127.0.0.1:5000"
+        assert base_url() == "http://evil.example"
+    app.config["PORTAL_BASE_URL"] = "https://releases.example.org"
+    with app.test_request_context("/password/forgotten", base_url="http://evil.example"):
+        assert base_url(secret=True) == base_url() == "https://releases.example.org"

@@ -103,7 +103,7 @@ def send_invitation(actor: User, user: User, *, resend: bool = False) -> Account
         raise Conflict(f"The account of {user.name} is deactivated. Reactivate it before sending an invitation.")
     hours = current_app.config.get("INVITATION_EXPIRY_HOURS", 72)
     token, raw = _issue(user, TokenPurpose.INVITATION, dt.timedelta(hours=hours), actor)
-    link = portal_url("auth.accept_invitation", token=raw)
+    link = portal_url("auth.accept_invitation", token=raw, secret=True)
     send_email(user, "You are invited to the SEC Release Portal",
                f"{actor.name} has added you to the SEC Release Portal as {user.role.label} ({user.organisation}).\n\n"
                f"Choose your password to start: {link}\n\n"
@@ -206,7 +206,7 @@ def request_password_reset(email: str, remote_addr: str) -> None:
     token, raw = _issue(user, TokenPurpose.PASSWORD_RESET, dt.timedelta(minutes=minutes), None)
     send_email(user, "Reset your SEC Release Portal password",
                f"Someone (we hope you) asked to reset the password of your SEC Release Portal account.\n\n"
-               f"Choose a new password: {portal_url('auth.reset_password', token=raw)}\n\n"
+               f"Choose a new password: {portal_url('auth.reset_password', token=raw, secret=True)}\n\n"
                f"The link works once, for {_minutes(minutes)} (until {uk_time(token.expires_at)}). If you did not "
                f"ask, ignore this email: your password stays as it is.")
     record_event(None, "auth.password_reset_requested", f"Password reset link sent to {user.name}", obj=user,
