@@ -43,6 +43,7 @@ class Config:
     # the older name, still read when PORTAL_BASE_URL is unset. Without either: the request's host, else
     # http://127.0.0.1:5000 (portal/urls.py). In production an invitation or reset link never follows the request's
     # Host header (a forged one would send the link elsewhere): set PORTAL_BASE_URL.
+    PORTAL_TRUST_REQUEST_HOST = False
     PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "")
     PORTAL_URL = os.environ.get("PORTAL_URL", "")
     # An emailed invitation link works this many hours; a password reset link this many minutes.
@@ -88,6 +89,7 @@ class Config:
 class DevelopmentConfig(Config):
     """Local `make run`: SQLite in the instance folder, plain http."""
 
+    PORTAL_TRUST_REQUEST_HOST = True  # links follow whichever HOST and PORT the development server runs on
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     SESSION_COOKIE_SECURE = False
     AUDIT_KEY = os.environ.get("AUDIT_KEY", "dev-only-audit-key-not-secret-0000")
@@ -114,6 +116,7 @@ class TestConfig(Config):
     AUDIT_SIGNING_OLD_PUBLIC_KEYS = ""
     AUDIT_WITNESS_PATH = ""  # none unless a test names one (tests/conftest.py gives each test its own)
     LOGIN_MAX_FAILURES = 5
+    PORTAL_TRUST_REQUEST_HOST = True
 
 
 CONFIGS = {"development": DevelopmentConfig, "production": Config, "test": TestConfig}

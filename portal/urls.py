@@ -16,9 +16,9 @@ def portal_path(endpoint: str, **values) -> str:
 
 def request_host_is_trusted() -> bool:
     """Whether the request's Host header may build a link that is itself a credential (an invitation, a password
-    reset link anyone can ask for): only in development and tests. In production a forged Host would send the link
-    to another site (password reset poisoning), so such links need PORTAL_BASE_URL."""
-    return bool(current_app.debug or current_app.testing)
+    reset link anyone can ask for): only in development and tests (PORTAL_TRUST_REQUEST_HOST). In production a forged
+    Host would send the link to another site (password reset poisoning), so such links need PORTAL_BASE_URL."""
+    return bool(current_app.config.get("PORTAL_TRUST_REQUEST_HOST"))
 
 
 def base_url(*, secret: bool = False) -> str:

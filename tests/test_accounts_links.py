@@ -333,7 +333,7 @@ def test_an_overlong_password_is_an_error_in_govuk_style(app, invited):
 def test_a_forged_host_never_carries_a_reset_link_in_production(app):
     """Password reset poisoning: without PORTAL_BASE_URL, production ignores the Host header for the links that are
     credentials; other links may still follow the request's host."""
-    app.testing = False
+    app.config["PORTAL_TRUST_REQUEST_HOST"] = False  # as in production
     with app.test_request_context("/password/forgotten", base_url="http://evil.example"):
         assert base_url(secret=True) == "http://127.0.0.1:5000"
         assert base_url() == "http://evil.example"
