@@ -39,8 +39,22 @@ class Config:
     MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)
     # A message is retried with backoff (1, 2, 4... minutes, at most 6 hours) up to this many times.
     MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 10)
-    # The portal's public address, for links in emails (e.g. https://releases.example.org).
+    # The portal's public address, for the absolute links in emails (e.g. https://releases.example.org). PORTAL_URL is
+    # the older name, still read when PORTAL_BASE_URL is unset. Without either: the request's host, else
+    # http://127.0.0.1:5000 (portal/urls.py). In production an invitation or reset link never follows the request's
+    # Host header (a forged one would send the link elsewhere): set PORTAL_BASE_URL.
+    PORTAL_TRUST_REQUEST_HOST = False
+    PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "")
     PORTAL_URL = os.environ.get("PORTAL_URL", "")
+    # An emailed invitation link works this many hours; a password reset link this many minutes.
+    INVITATION_EXPIRY_HOURS = _int("INVITATION_EXPIRY_HOURS", 72)
+    PASSWORD_RESET_EXPIRY_MINUTES = _int("PASSWORD_RESET_EXPIRY_MINUTES", 60)
+    # "Forgotten your password?": at most this many requests per address, and per client, in the window.
+    PASSWORD_RESET_MAX_REQUESTS = _int("PASSWORD_RESET_MAX_REQUESTS", 3)
+    PASSWORD_RESET_MAX_PER_CLIENT = _int("PASSWORD_RESET_MAX_PER_CLIENT", 10)
+    PASSWORD_RESET_WINDOW_MINUTES = _int("PASSWORD_RESET_WINDOW_MINUTES", 60)
+    # `flask portal send-reminders` reminds Panel members who have not voted this many hours before the close.
+    VOTE_REMINDER_HOURS = _int("VOTE_REMINDER_HOURS", 24)
     # `flask portal send-reminders` reminds of milestones due within this many Working Days.
     REMINDER_WORKING_DAYS = _int("REMINDER_WORKING_DAYS", 3)
     SESSION_COOKIE_HTTPONLY = True
@@ -75,6 +89,7 @@ class Config:
 class DevelopmentConfig(Config):
     """Local `make run`: SQLite in the instance folder, plain http."""
 
+    PORTAL_TRUST_REQUEST_HOST = True  # links follow whichever HOST and PORT the development server runs on
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     SESSION_COOKIE_SECURE = False
     AUDIT_KEY = os.environ.get("AUDIT_KEY", "dev-only-audit-key-not-secret-0000")
@@ -101,6 +116,7 @@ class TestConfig(Config):
     AUDIT_SIGNING_OLD_PUBLIC_KEYS = ""
     AUDIT_WITNESS_PATH = ""  # none unless a test names one (tests/conftest.py gives each test its own)
     LOGIN_MAX_FAILURES = 5
+    PORTAL_TRUST_REQUEST_HOST = True
 
 
 CONFIGS = {"development": DevelopmentConfig, "production": Config, "test": TestConfig}

@@ -19,16 +19,19 @@ from gunicorn.glogging import Logger
 # As portal/ops/logs.py FEED_TOKEN_RE (not imported: the master must not load the app): a calendar feed's path holds
 # its private token, a credential that must never reach the access log.
 FEED_TOKEN_RE = re.compile(r"(/calendar/)[^/?\s]+(?=\.ics(?:[?\s]|$)|/[^/?\s]+\.ics(?:[?\s]|$))")
+# As portal/ops/logs.py ACCOUNT_LINK_RE: an invitation or password reset link's single-use token.
+ACCOUNT_LINK_RE = re.compile(r"(/invitation/|/password/reset/)[^/?\s]+")
 
 
 class RedactingLogger(Logger):
-    """gunicorn's logger, with calendar feed tokens replaced by [redacted] in the request line, path and referrer."""
+    """gunicorn's logger, with calendar feed and account link tokens replaced by [redacted] in the request line, path
+    and referrer."""
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         for key in ("r", "U", "f"):
             if isinstance(atoms.get(key), str):
-                atoms[key] = FEED_TOKEN_RE.sub(r"\1[redacted]", atoms[key])
+                atoms[key] = ACCOUNT_LINK_RE.sub(r"\1[redacted]", FEED_TOKEN_RE.sub(r"\1[redacted]", atoms[key]))
         return atoms
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")

@@ -68,7 +68,7 @@ def test_admin_lists_every_account(client, admin, users):
     assert "Add a user" in page
 
 
-def test_admin_adds_a_user_who_must_set_a_password(app, client, admin):
+def test_admin_adds_a_user_who_is_invited_by_email(app, client, admin):
     client.login(admin)
     response = client.post_form("/admin/users/new", {**NEW_USER, "is_chair": "y"})
     assert response.status_code == 303 and response.headers["Location"] == "/admin/users"
@@ -77,7 +77,8 @@ def test_admin_adds_a_user_who_must_set_a_password(app, client, admin):
         assert (user.name, user.role, user.is_chair, user.is_admin) == ("Pat New", Role.OPSG, True, False)
         assert user.must_change_password and user.active
     page = client.get("/admin/users").get_data(as_text=True)
-    assert "one-time password" in page
+    assert "We have emailed an invitation to pat.new@example.org" in page
+    assert "one-time password" not in page
     [event] = _events(app, "user.created")[-1:]
     assert event.actor_id == admin.id and event.details["after"]["email"] == "pat.new@example.org"
 

@@ -35,6 +35,8 @@ def test_mark_all_read_with_htmx_returns_the_list(client, users):
     text = response.get_data(as_text=True)
     assert text.lstrip().startswith('<div id="notification-list">') and "<html" not in text
     assert "New</strong>" not in text
+    # The header's count, outside the fragment, is swapped out of band.
+    assert '<span id="portal-notification-link" hx-swap-oob="true">Notifications</span>' in text
     assert "Notifications (1 new)" not in client.get("/tasks").get_data(as_text=True)
     with client.app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)

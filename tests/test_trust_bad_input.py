@@ -149,6 +149,8 @@ def test_feed_tokens_never_reach_the_request_log(client, users, make_release, ca
     ("/calendar/abc/feb-2021.ics", "/calendar/[redacted]/feb-2021.ics"),
     ("/calendar", "/calendar"), ("/calendar/link", "/calendar/link"), ("/calendar/link/revoke", "/calendar/link/revoke"),
     ("/releases/feb-2021", "/releases/feb-2021"),
+    ("/invitation/s3cret-TOKEN_1", "/invitation/[redacted]"), ("/password/reset/s3cret", "/password/reset/[redacted]"),
+    ("/password/forgotten", "/password/forgotten"), ("/password/forgotten/sent", "/password/forgotten/sent"),
 ])
 def test_redacted_paths(path, logged):
     assert redact_path(path) == logged
@@ -165,7 +167,9 @@ def test_feed_tokens_never_reach_the_access_log():
 
     for uri, shown in (("/calendar/s3cret_TOKEN.ics", "/calendar/[redacted].ics"),
                        ("/calendar/s3cret_TOKEN/feb-2021.ics?x=1", "/calendar/[redacted]/feb-2021.ics?x=1"),
-                       ("/calendar/link", "/calendar/link")):
+                       ("/calendar/link", "/calendar/link"),
+                       ("/invitation/s3cret_TOKEN", "/invitation/[redacted]"),
+                       ("/password/reset/s3cret_TOKEN?x=1", "/password/reset/[redacted]?x=1")):
         path = uri.split("?")[0]
         environ = {"REQUEST_METHOD": "GET", "RAW_URI": uri, "PATH_INFO": path, "SERVER_PROTOCOL": "HTTP/1.1",
                    "QUERY_STRING": "", "HTTP_REFERER": f"https://portal.example{uri}"}

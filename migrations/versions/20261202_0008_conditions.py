@@ -1,7 +1,7 @@
 """Conditions tracked one per row (recommendation_condition); decision.rid_version_id; the baseline's Panel meeting on rid_version
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02 02:30:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -62,3 +62,33 @@ class NewUserForm(UserForm):
 class EditUserForm(UserForm):
     active = BooleanField("Account active (clear to deactivate: they can no longer sign in)",
                           widget=GovCheckboxInput())
+
+
+class NewPasswordForm(FlaskForm):
+    """Choosing a password from an emailed link (an invitation or a reset): the same rules as a change."""
+
+    password = PasswordField(
+        "New password", widget=GovPasswordInput(),
+        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+        validators=[InputRequired("Enter a new password"),
+                    Length(min=MIN_PASSWORD_LENGTH, message=f"Password must be at least {MIN_PASSWORD_LENGTH} characters"),
+                    Length(max=200, message="Password must be 200 characters or fewer")])
+    confirm = PasswordField("Confirm new password", widget=GovPasswordInput(),
+                            validators=[InputRequired("Confirm your new password"),
+                                        EqualTo("password", "The passwords do not match")])
+    submit = SubmitField("Save password", widget=SubmitButton())
+
+
+class ForgottenPasswordForm(FlaskForm):
+    email = StringField("Email address", widget=GovTextInput(),
+                        validators=[InputRequired("Enter your email address"),
+                                    Length(max=254, message="Email address must be 254 characters or fewer")])
+    submit = SubmitField("Send me a link", widget=SubmitButton())
+
+
+class ResendInvitationForm(FlaskForm):
+    submit = SubmitField("Resend invitation", widget=SubmitButton())
+
+
+class RevokeInvitationForm(FlaskForm):
+    submit = SubmitField("Revoke invitation", widget=SubmitButton())

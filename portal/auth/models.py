@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -53,3 +54,41 @@ class LoginAttempt(db.Model):
     remote_addr: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
     succeeded: so.Mapped[bool]
     attempted_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class TokenPurpose(enum.StrEnum):
+    INVITATION = "invitation"          # a new user's link to choose their first password
+    PASSWORD_RESET = "password_reset"  # "Forgotten your password?"
+
+
+class AccountToken(db.Model):
+    """A link emailed to a person: only the SHA-256 of its random token is kept; single use, expires."""
+
+    __tablename__ = "account_token"
+    __table_args__ = (sa.Index("ix_account_token_user_purpose", "user_id", "purpose"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
+    purpose: so.Mapped[TokenPurpose] = so.mapped_column(
+        sa.Enum(TokenPurpose, native_enum=False, length=20, validate_strings=True))
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    expires_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True))
+    used_at: so.Mapped[dt.datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
+    revoked_at: so.Mapped[dt.datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
+
+    user: so.Mapped[User] = so.relationship(foreign_keys=[user_id])
+
+
+class PasswordResetRequest(db.Model):
+    """Every "Forgotten your password?" request, known address or not: the throttle counts these rows."""
+
+    __tablename__ = "password_reset_request"
+    __table_args__ = (sa.Index("ix_password_reset_request_email_at", "email", "requested_at"),
+                      sa.Index("ix_password_reset_request_addr_at", "remote_addr", "requested_at"))
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    remote_addr: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    requested_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)

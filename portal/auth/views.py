@@ -1,4 +1,4 @@
-"""Sign in and out, first-login password, and the SECAS admin's user pages."""
+"""Sign in and out, passwords (first sign-in, change, forgotten), invitations, and the SECAS admin's user pages."""
 from __future__ import annotations
 
 import logging
@@ -12,9 +12,11 @@ from flask_login import current_user, login_user, logout_user
 from ..access import Invalid, PortalError, Role, public, roles_required
 from ..extensions import db
 from ..signatures import WrongPassword, check_signer
-from . import services, totp
-from .forms import EditUserForm, LoginForm, NewUserForm, SetPasswordForm, SignOutForm
-from .models import User
+from ..timeutil import uk_time
+from . import links, services, totp
+from .forms import (EditUserForm, ForgottenPasswordForm, LoginForm, NewPasswordForm, NewUserForm,
+                    ResendInvitationForm, RevokeInvitationForm, SetPasswordForm, SignOutForm)
+from .models import TokenPurpose, User
 from .totp_forms import ResetForm
 from .totp_views import start_second_factor
 
@@ -114,7 +116,7 @@ def set_password():
 @roles_required(Role.SECAS, admin=True)
 def users():
     people = db.session.scalars(sa.select(User).order_by(User.role, User.name)).all()
-    return render_template("auth/users.html", users=people)
+    return render_template("auth/users.html", users=people, invitations=links.invitation_states(people))
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
@@ -124,17 +126,18 @@ def new_user():
     problem = None
     if form.validate_on_submit():
         try:
-            user, password = services.create_user(
+            user = links.invite_user(
                 current_user, email=form.email.data, name=form.name.data,
                 organisation=form.organisation.data, role=Role(form.role.data),
                 is_admin=form.is_admin.data, is_chair=form.is_chair.data)
+            state = links.invitation_state(user)
         except PortalError as err:
             db.session.rollback()
             problem = err.message
         else:
             db.session.commit()
-            flash(f"{user.name} can now sign in with {user.email} and the one-time password "
-                  f"{password} . They will be asked to choose their own.", "success")
+            flash(f"We have emailed an invitation to {user.email}. {user.name} chooses their password from its "
+                  f"link, which works until {uk_time(state.expires_at)}.", "success")
             return redirect(url_for("auth.users"), 303)
     status = 422 if (form.errors or problem) else 200
     return render_template("auth/user_form.html", form=form, problem=problem, user=None), status
@@ -206,8 +209,135 @@ def reset_two_factor(user_id: int):
     return _user_page(user, form, problem, reset_form, problem_href), 422
 
 
+@bp.post("/admin/users/<int:user_id>/invitation/resend")
+@roles_required(Role.SECAS, admin=True)
+def resend_invitation(user_id: int):
+    """A new invitation link by email; the old link stops working."""
+    user = db.get_or_404(User, user_id)
+    form = ResendInvitationForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("auth.edit_user", user_id=user.id), 303)
+    links.send_invitation(current_user, user, resend=True)
+    state = links.invitation_state(user)
+    db.session.commit()
+    flash(f"We have emailed a new invitation to {user.email}. It works until {uk_time(state.expires_at)}; "
+          "the earlier link no longer works.", "success")
+    return redirect(url_for("auth.edit_user", user_id=user.id), 303)
+
+
+@bp.post("/admin/users/<int:user_id>/invitation/revoke")
+@roles_required(Role.SECAS, admin=True)
+def revoke_invitation(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = RevokeInvitationForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("auth.edit_user", user_id=user.id), 303)
+    links.revoke_invitation(current_user, user)
+    db.session.commit()
+    flash(f"The invitation of {user.name} is revoked: its link no longer works.", "success")
+    return redirect(url_for("auth.edit_user", user_id=user.id), 303)
+
+
+# --- Links from emails: anyone holding the link, signed in or not ------------------------------------------
+
+_LINK_PROBLEMS = {
+    links.UNKNOWN: (404, "This link is not valid",
+                    "Check that you copied the whole link from the email. If it still does not work, {ask}."),
+    links.EXPIRED: (410, "This link has expired", "Links work for a limited time, for your security. {ask}."),
+    links.USED: (410, "This link has already been used",
+                 "Each link works once. If you chose a password with it, sign in. Otherwise {ask}."),
+    links.REVOKED: (410, "This link no longer works",
+                    "A newer link was sent, or the link was withdrawn. Use the newest email, or {ask}."),
+}
+_ASK = {TokenPurpose.INVITATION: "ask the SEC Administrator to send you a new invitation",
+        TokenPurpose.PASSWORD_RESET: "ask for a new link from “Forgotten your password?” on the sign-in page"}
+
+
+def _link_problem(err: links.LinkNotUsable):
+    status, title, message = _LINK_PROBLEMS[err.reason]
+    ask = _ASK[err.purpose or TokenPurpose.PASSWORD_RESET]
+    message = message.format(ask=ask)
+    return render_template("auth/link_problem.html", title=title, message=message[0].upper() + message[1:],
+                           purpose=err.purpose), status
+
+
+def _choose_password(token: str, purpose: TokenPurpose, service, done: str):
+    """The page behind an emailed link: choose a password, then sign in with it."""
+    try:
+        account = links.usable_token(token, purpose).user
+    except links.LinkNotUsable as err:
+        return _link_problem(err)
+    form = NewPasswordForm()
+    problem = None
+    if form.validate_on_submit():
+        try:
+            service(token, form.password.data)
+        except links.LinkNotUsable as err:  # used in another tab a moment ago
+            db.session.rollback()
+            return _link_problem(err)
+        except PortalError as err:
+            db.session.rollback()
+            problem = err.message
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                logout_user()
+            session.clear()
+            flash(done, "success")
+            return redirect(url_for("auth.login"), 303)
+    if problem:
+        form.password.errors = [*form.password.errors, problem]
+    template = "auth/accept_invitation.html" if purpose == TokenPurpose.INVITATION else "auth/reset_password.html"
+    return render_template(template, form=form, account=account), 422 if form.errors else 200
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@public
+def accept_invitation(token: str):
+    return _choose_password(token, TokenPurpose.INVITATION, links.accept_invitation,
+                            "Your password is saved. Sign in with your email address and new password.")
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@public
+def reset_password(token: str):
+    return _choose_password(token, TokenPurpose.PASSWORD_RESET, links.reset_password,
+                            "Your password is reset, and every session of yours is signed out. Sign in with your "
+                            "new password.")
+
+
+@bp.route("/password/forgotten", methods=["GET", "POST"])
+@public
+def forgotten_password():
+    form = ForgottenPasswordForm()
+    problem, status = None, 200
+    if form.validate_on_submit():
+        try:
+            links.request_password_reset(form.email.data, request.remote_addr or "")
+        except links.TooManyRequests as err:
+            db.session.rollback()
+            problem = (f"Too many requests for a link. Try again in {err.minutes} minute"
+                       f"{'' if err.minutes == 1 else 's'}.")
+            status = 429
+            log.warning("password reset refused", extra={"reason": "too many requests"})
+        else:
+            db.session.commit()
+            return redirect(url_for("auth.reset_link_sent"), 303)
+    elif form.errors:
+        status = 422
+    return render_template("auth/forgotten_password.html", form=form, problem=problem), status
+
+
+@bp.get("/password/forgotten/sent")
+@public
+def reset_link_sent():
+    """The same answer whether or not the address has an account."""
+    return render_template("auth/reset_link_sent.html",
+                           minutes=current_app.config.get("PASSWORD_RESET_EXPIRY_MINUTES", 60))
+
+
 def _user_page(user: User, form, problem: str | None, reset_form: ResetForm | None = None,
                problem_href: str = "#name") -> str:
     return render_template("auth/user_form.html", form=form, problem=problem, problem_href=problem_href, user=user,
                            two_factor_on=totp.is_enrolled(user), reset_form=reset_form or ResetForm(),
-                           sign_out_form=SignOutForm())
+                           invitation=links.invitation_state(user))

@@ -1,6 +1,6 @@
 """The calendar page (make or revoke your private link) and the feeds that calendar apps fetch with it."""
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, session, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, session, url_for
 from flask_login import current_user
 
 from ..access import Role, public, roles_required
@@ -8,6 +8,7 @@ from ..extensions import db
 from ..releases.models import Milestone, Release
 from ..releases.services import release_or_404
 from ..timeutil import utcnow
+from ..urls import base_url
 from . import ical
 from .forms import CreateLinkForm, RevokeLinkForm
 from .services import create_calendar_link, live_link, revoke_calendar_link, user_for_token
@@ -69,9 +70,9 @@ def _feed(token: str, code: str | None) -> Response:
     if code is not None:
         release = release_or_404(code)
         query, name = query.where(Release.id == release.id), f"SEC release: {release.name}"
-    base = current_app.config.get("PORTAL_URL", "").rstrip("/")
+    base = base_url()
     stamp = utcnow()
-    events = [ical.milestone_event(m, r, stamp, f"{base}{url_for('releases.show', code=r.code)}" if base else "")
+    events = [ical.milestone_event(m, r, stamp, f"{base}{url_for('releases.show', code=r.code)}")
               for m, r in db.session.execute(query.order_by(Milestone.due_on, Milestone.id))]
     body = ical.calendar(name, events)
     return Response(body, mimetype="text/calendar", headers={

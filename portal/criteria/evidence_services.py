@@ -10,6 +10,7 @@ from ..access import Conflict, Invalid, NotFound, Role
 from ..audit.services import record_event
 from ..database import insert_once, locked, update_once
 from ..extensions import db
+from ..notifications import messages
 from ..notifications.services import notify, portal_path
 from ..queries import ReleaseFacts
 from ..releases.models import Criterion, MilestoneKind, Release, Stage
@@ -210,7 +211,8 @@ def submit_evidence(actor, release: Release) -> EvidenceSubmission:
     if not ReleaseFacts(release).roles_waiting():
         move_stage(release, "submit_evidence", Stage.OPSG_REVIEW, actor)
         notify("criteria_ready", [Role.OPSG], f"{release.name}: evidence is ready for OpsG review",
-               "Every owner has submitted its evidence. The criteria are ready for assessment.",
+               messages.with_deadline("Every owner has submitted its evidence. The criteria are ready for assessment.",
+                                      "Assess every criterion", release, MilestoneKind.OPSG_REVIEW),
                url=portal_path("criteria.index", code=release.code), release=release)
     return submission
 

@@ -13,7 +13,7 @@ from ..database import insert_once, locked, update_once
 from . import evidence_services
 from .evidence_models import EvidenceFile
 from ..extensions import db
-from ..notifications.services import notify
+from ..notifications import messages
 from ..queries import ReleaseFacts
 from ..releases.models import Criterion, Release
 from ..signatures import WrongPassword, check_signer, sign
@@ -164,9 +164,7 @@ def _open_new_request(actor, criterion: Criterion, question: str, due_on: dt.dat
                               due_on=due_on, asked_by_id=actor.id, asked_at=utcnow(), state=RequestState.OPEN,
                               round=criterion.release.round)
     insert_once(request, f"Criterion {criterion.number} already has an open evidence request.")
-    notify("evidence_requested", [criterion.owner_role],
-           f"{criterion.release.name}: OpsG asks for more evidence on criterion {criterion.number}", question,
-           url=evidence_services.criterion_path(criterion), release=criterion.release)
+    messages.evidence_requested(criterion, question, due_on)
     return request
 
 
@@ -207,6 +205,7 @@ def answer_request(actor, request: EvidenceRequest, comment: str, staged=None, f
     record_event(actor, "evidence_request.answer", f"Answered the evidence request on criterion {criterion.number}",
                  obj=request, release=criterion.release, before={"state": "open"},
                  after={"state": "answered", "comment": comment, "file_id": evidence.id if evidence else None})
+    messages.evidence_answered(request, actor, comment, evidence.original_name if evidence else None)
     return request
 
 

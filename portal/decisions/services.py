@@ -19,6 +19,7 @@ from ..criteria.evidence_services import check_file_name
 from ..criteria.models import Assessment
 from ..database import insert_once, locked, update_once
 from ..extensions import db
+from ..notifications import messages
 from ..notifications.services import notify, portal_path
 from ..queries import ReleaseFacts, Tally, count_vote
 from ..releases.models import Criterion, MilestoneKind, Release, ScopeStatus, Stage
@@ -75,7 +76,8 @@ def record_recommendation(actor, release: Release, *, kind: RecommendationKind,
                  after={"recommendation": str(kind),
                         "conditions": [f"{owner.label}: {text}" for owner, text in conditions]})
     notify("recommendation_recorded", [Role.PANEL, Role.SECAS], f"{release.name}: OpsG recommendation recorded",
-           f"OpsG recommends: {kind.label}.", url=portal_path("decisions.decision", code=release.code),
+           messages.with_deadline(f"OpsG recommends: {kind.label}.", "The Panel decides", release,
+                                  MilestoneKind.PANEL_DECISION), url=portal_path("decisions.decision", code=release.code),
            release=release)
     for owner in CONDITION_OWNERS:  # each owner is told the conditions it must meet before go-live
         mine = [f"{n}. {text}" for n, (role, text) in enumerate(conditions, start=1) if role == owner]
@@ -190,8 +192,7 @@ def open_vote(actor, release: Release, *, closes_at: dt.datetime | None = None) 
                  release=release, after={"eligible": [m.id for m in members],
                                          "closes_at": closes_at.isoformat() if closes_at else None})
     move_stage(release, "open_vote", Stage.PANEL_VOTE, actor)
-    notify("vote_opened", [Role.PANEL], f"{release.name}: the Panel go/no-go vote is open",
-           "Cast your vote in the portal.", url=portal_path("decisions.vote", code=release.code), release=release)
+    messages.vote_opened(release, vote, members)
     return vote
 
 
@@ -257,6 +258,7 @@ def appoint_alternate(actor, vote: Vote, alternate: User) -> VoteMember:
     db.session.refresh(seat)
     record_event(actor, "vote.alternate_appointed", f"{actor.name} appointed {alternate.name} as alternate",
                  obj=seat, release=facts.release, after={"alternate_id": alternate.id})
+    messages.alternate_appointed(facts.release, vote, actor, alternate)
     return seat
 
 
@@ -336,11 +338,11 @@ def record_decision(actor, release: Release, *, reasons: str, password: str) -> 
            release=release)
     if outcome == Outcome.GO:
         notify("go_live_due", [Role.SECAS, Role.DCC], f"{release.name}: go-live confirmations due",
-               f"Confirm readiness and deployment for {uk_date(release.planned_go_live)}.", url=url, release=release)
+               messages.with_deadline(f"Confirm readiness and deployment for {uk_date(release.planned_go_live)}.",
+                                      "Confirm", release, MilestoneKind.GO_LIVE),
+               url=portal_path("decisions.go_live", code=release.code), release=release)
     else:
-        notify("replan_due", [Role.SECAS, Role.OPSG], f"{release.name}: deferred, to be re-planned",
-               "SECAS sets a new go-live date; OpsG chooses any further criteria to reopen for the next round.",
-               url=url, release=release)
+        messages.replan_due(release)
     return decision
 
 
@@ -407,6 +409,7 @@ def replan_release(actor, release: Release, *, new_go_live: dt.date, change_note
                      release=release, before=before, after={"status": str(status), "moved_to_id": entry.moved_to_id})
     # Every step after baselining runs again, so every milestone but the baseline moves with the go-live.
     moved = [m for m in release.milestones if m.kind != MilestoneKind.BASELINE]
+    moves = [(m, m.due_on) for m in moved]  # each with its old date, for the messages
     for milestone in moved:
         milestone.due_on = (new_go_live if milestone.kind == MilestoneKind.GO_LIVE
                             else move_by_working_days(milestone.due_on, old, new_go_live))
@@ -425,10 +428,7 @@ def replan_release(actor, release: Release, *, new_go_live: dt.date, change_note
     add_rid_version(actor, release, change_note)
     waiting = ReleaseFacts(release).roles_waiting()
     move_stage(release, "replan", Stage.EVIDENCE if waiting else Stage.OPSG_REVIEW, actor)
-    notify("replanned", list(Role), f"{release.name}: re-planned for {uk_date(new_go_live)}",
-           f"Round {release.round} begins. Criteria reopened: "
-           f"{', '.join(str(c.number) for c in reopened) or 'none yet'}. {change_note.strip()}",
-           url=portal_path("releases.show", code=release.code), release=release)
+    messages.replanned(release, old, moves, reopened, change_note)
     return release
 
 

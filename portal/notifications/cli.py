@@ -4,7 +4,7 @@ from flask.cli import with_appcontext
 
 from ..extensions import db
 from .delivery import deliver_outbox
-from .reminders import send_reminders
+from .reminders import send_reminders, send_vote_reminders
 
 
 @click.command("deliver-mail")
@@ -19,8 +19,9 @@ def deliver_mail():
 @click.command("send-reminders")
 @with_appcontext
 def send_reminders_command():
-    """Remind the acting role of milestones due soon and of overdue steps (each reminder once)."""
-    sent = send_reminders(None)
+    """Remind the acting role of milestones due soon and of overdue steps, and Panel members who have not voted
+    of a vote closing soon (each reminder once)."""
+    sent = send_reminders(None) + send_vote_reminders(None)
     db.session.commit()
     click.echo(f"Reminders sent: {len(sent)}.")
     for line in sent:

@@ -14,6 +14,7 @@ from ..timeutil import utcnow
 # Every kind of notification; each person chooses a channel per kind.
 KINDS = {
     "evidence_requested": "OpsG asks for more evidence",
+    "evidence_answered": "The DCC or SECAS answers an evidence request",
     "submission_due": "Evidence submission due",
     "criteria_ready": "Criteria ready for OpsG review",
     "recommendation_recorded": "OpsG recommendation recorded",
@@ -21,6 +22,7 @@ KINDS = {
     "vote_closing": "Panel vote closing soon",
     "decision_made": "Panel decision made",
     "go_live_due": "Go-live confirmations due",
+    "replanned": "A release is re-planned: the new go-live and deadlines",
     "reminder": "Reminders of deadlines and overdue steps",
 }
 
@@ -89,4 +91,16 @@ class Reminder(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     milestone_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("milestone.id"))
     kind: so.Mapped[str] = so.mapped_column(sa.String(20))  # "due_soon" or "overdue"
+    sent_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class VoteReminder(db.Model):
+    """A "vote closing soon" reminder already sent: each (vote, member) once, however often cron runs."""
+
+    __tablename__ = "vote_reminder"
+    __table_args__ = (sa.UniqueConstraint("vote_id", "member_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    vote_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("vote.id"))
+    member_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     sent_at: so.Mapped[dt.datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)

@@ -1,4 +1,5 @@
-"""Reminders of milestones due soon and of overdue steps, to the milestone's acting role, each once."""
+"""Reminders of milestones due soon and of overdue steps, to the milestone's acting role, each once; and to each
+Panel member who has not voted, before the vote closes, once per member per vote."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,10 +8,12 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..audit.services import record_event
+from ..decisions.models import Ballot, Vote, VoteMember, VoteState
 from ..extensions import db
 from ..releases.models import Milestone, MilestoneKind, Release, Stage
-from ..timeutil import due_phrase, today, uk_date, working_days_between
-from .models import Reminder
+from ..timeutil import due_phrase, today, uk_date, utcnow, working_days_between
+from . import messages
+from .models import Reminder, VoteReminder
 from .services import notify, portal_path
 
 _BEFORE_BASELINE = {Stage.DRAFT}
@@ -24,6 +27,9 @@ PENDING_STAGES = {
     MilestoneKind.OTHER: set(Stage) - {Stage.LIVE},
 }
 DUE_SOON, OVERDUE = "due_soon", "overdue"
+# The page where a milestone's step is taken (the reminder links straight to it).
+ACTION_PAGES = {MilestoneKind.EVIDENCE: "criteria.index", MilestoneKind.OPSG_REVIEW: "criteria.index",
+                MilestoneKind.PANEL_DECISION: "decisions.vote", MilestoneKind.GO_LIVE: "decisions.go_live"}
 
 
 def is_pending(milestone: Milestone, release: Release) -> bool:
@@ -68,7 +74,39 @@ def _send_reminder(actor, milestone: Milestone, release: Release, kind: str, on:
     if milestone.notes:
         body += f"\n\n{milestone.notes}"
     notify("submission_due" if milestone.kind == MilestoneKind.EVIDENCE else "reminder", [milestone.acting_role],
-           subject, body, url=portal_path("releases.show", code=release.code), release=release)
+           subject, body, url=portal_path(ACTION_PAGES.get(milestone.kind, "releases.show"), code=release.code),
+           release=release)
     record_event(actor, "reminder.sent", subject, obj=milestone, release=release,
                  after={"reminder": kind, "due_on": milestone.due_on.isoformat(), "to": str(milestone.acting_role)})
     return True
+
+
+def send_vote_reminders(actor, now: dt.datetime | None = None) -> list[str]:
+    """Remind each eligible member without a ballot (or their alternate) of an open vote closing within
+    VOTE_REMINDER_HOURS; the vote_reminder table's unique constraint sends it once per member per vote."""
+    now = now or utcnow()
+    horizon = now + dt.timedelta(hours=current_app.config.get("VOTE_REMINDER_HOURS", 24))
+    votes = db.session.scalars(sa.select(Vote).where(
+        Vote.state == VoteState.OPEN, Vote.closes_at.is_not(None), Vote.closes_at > now, Vote.closes_at <= horizon)
+        .order_by(Vote.id)).all()
+    sent = []
+    for vote in votes:
+        release = db.session.get(Release, vote.release_id)
+        voted = set(db.session.scalars(sa.select(Ballot.member_id).where(Ballot.vote_id == vote.id,
+                                                                         Ballot.is_current)))
+        for seat in db.session.scalars(sa.select(VoteMember).where(VoteMember.vote_id == vote.id)
+                                       .order_by(VoteMember.id)):
+            if seat.member_id in voted or seat.is_conflicted:
+                continue
+            try:
+                with db.session.begin_nested():
+                    db.session.add(VoteReminder(vote_id=vote.id, member_id=seat.member_id))
+                    db.session.flush()
+            except sa.exc.IntegrityError:
+                continue  # already reminded, by an earlier run or a concurrent one
+            voter = seat.alternate or seat.member
+            messages.vote_closing(release, vote, voter)
+            record_event(actor, "reminder.vote_closing", f"Reminded {voter.name} to vote before the close",
+                         obj=vote, release=release, after={"member_id": seat.member_id, "to": voter.id})
+            sent.append(f"{release.name}: vote closing ({voter.name})")
+    return sent

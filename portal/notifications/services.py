@@ -5,14 +5,13 @@ import logging
 from typing import Iterable
 
 import sqlalchemy as sa
-from flask import current_app
 
 from ..access import Invalid, Role
 from ..audit.services import record_event
 from ..auth.models import User
 from ..extensions import db
 from ..timeutil import utcnow
-from ..urls import portal_path  # noqa: F401  (re-exported for the services that notify)
+from ..urls import absolute_url, portal_path  # noqa: F401  (portal_path: re-exported for the services that notify)
 from .models import KINDS, Channel, Notification, NotificationPreference, OutboxMessage
 
 log = logging.getLogger("portal.notifications")
@@ -22,11 +21,12 @@ MAIL_QUEUED = "portal_mail_queued"
 
 
 def notify(kind: str, roles: Iterable[Role], subject: str, body: str, *, url: str = "", release=None,
-           users: Iterable = ()) -> None:
+           users: Iterable = (), link_text: str = "Open it in the portal") -> None:
     """Queue a notification of `kind` for every active user of `roles` (and any extra `users`).
 
     Kinds: evidence_requested, submission_due, criteria_ready, recommendation_recorded, vote_opened,
-    vote_closing, decision_made, go_live_due. Never raises for a delivery problem: email is sent later
+    vote_closing, decision_made, go_live_due, evidence_answered, replanned. The email links absolutely to `url` (a
+    path; portal/urls.py says which address). Never raises for a delivery problem: email is sent later
     from the outbox, with retries.
     """
     roles = [Role(r) for r in roles]
@@ -39,8 +39,8 @@ def notify(kind: str, roles: Iterable[Role], subject: str, body: str, *, url: st
     portal_only = set(db.session.scalars(sa.select(NotificationPreference.user_id).where(
         NotificationPreference.kind == kind, NotificationPreference.channel == Channel.PORTAL,
         NotificationPreference.user_id.in_([u.id for u in recipients]))))
-    link = current_app.config.get("PORTAL_URL", "").rstrip("/") + url if url else ""
-    email_body = "\n\n".join(part for part in (body, link and f"Open it in the portal: {link}",
+    link = absolute_url(url)
+    email_body = "\n\n".join(part for part in (body, link and f"{link_text}: {link}",
                                                "You can choose which notifications you receive by email "
                                                "on your notification settings page.") if part)
     now = utcnow()
@@ -52,6 +52,16 @@ def notify(kind: str, roles: Iterable[Role], subject: str, body: str, *, url: st
                                          next_attempt_at=now, created_at=now))
             log.info("email queued", extra={"to": user.email, "subject": subject, "kind": kind})
             db.session.info[MAIL_QUEUED] = True
+    db.session.flush()
+
+
+def send_email(user: User, subject: str, body: str) -> None:
+    """Queue an email to one person only (an account link: no notification in the portal, no settings apply)."""
+    now = utcnow()
+    db.session.add(OutboxMessage(to=user.email, user_id=user.id, subject=subject, body=body, next_attempt_at=now,
+                                 created_at=now))
+    log.info("email queued", extra={"to": user.email, "subject": subject, "kind": "account"})
+    db.session.info[MAIL_QUEUED] = True
     db.session.flush()
 
 

@@ -52,7 +52,8 @@ def mark_read():
     mark_notifications_read(current_user)
     db.session.commit()
     if htmx:
-        return render_template("notifications/_notification_list.html", form=MarkReadForm(), **_list_context())
+        return render_template("notifications/_notification_list.html", form=MarkReadForm(), refresh_header=True,
+                               **_list_context())
     return redirect(url_for("notifications.index"), 303)
 
 

@@ -16,9 +16,13 @@ from flask import Flask, g, has_request_context, request
 FEED_TOKEN_RE = re.compile(r"^(/calendar/)[^/]+(?=\.ics$|/[^/]+\.ics$)")
 
 
+# An emailed invitation or password reset link's path holds its single-use token: a credential too.
+ACCOUNT_LINK_RE = re.compile(r"^(/invitation/|/password/reset/)[^/]+")
+
+
 def redact_path(path: str) -> str:
-    """The path fit for a log: a calendar feed token replaced by [redacted]."""
-    return FEED_TOKEN_RE.sub(r"\1[redacted]", path)
+    """The path fit for a log: a calendar feed token or an account link's token replaced by [redacted]."""
+    return ACCOUNT_LINK_RE.sub(r"\1[redacted]", FEED_TOKEN_RE.sub(r"\1[redacted]", path))
 
 
 # Attributes every LogRecord has; anything else was passed in `extra=` and is logged as a field.
