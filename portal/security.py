@@ -62,24 +62,6 @@ def _only_declared_files() -> None:
     FlaskForm.Meta.wrap_formdata = wrap_formdata
 
 
-def _date_input_tolerates_any_parts() -> None:
-    """GovDateInput re-renders a submitted date by unpacking exactly three parts; a post with a missing
-    or extra part must come back as a 422 form, not a 500."""
-    from govuk_frontend_wtf.wtforms_widgets import GovDateInput
-
-    original = GovDateInput.map_gov_params
-    if getattr(original, "tolerant", False):
-        return
-
-    def map_gov_params(self, field, **kwargs):
-        if field.raw_data is not None and len(field.raw_data) != 3:
-            field.raw_data = (list(field.raw_data) + ["", "", ""])[:3]
-        return original(self, field, **kwargs)
-
-    map_gov_params.tolerant = True
-    GovDateInput.map_gov_params = map_gov_params
-
-
 class ControlCharacters(Exception):
     """A request carried a control character; `field` names the form field that had it, if any."""
 
@@ -126,7 +108,6 @@ def control_characters_message(err: ControlCharacters) -> str:
 
 def init_app(app: Flask) -> None:
     _only_declared_files()
-    _date_input_tolerates_any_parts()
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."

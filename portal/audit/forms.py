@@ -1,10 +1,9 @@
 """The audit trail's filter form (a GET form: filters are part of the link)."""
-from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovSelect
-from ..widgets import SubmitButton
+from govuk_frontend_wtf.wtforms_widgets import GovSelect
 from wtforms import DateField, SelectField, SubmitField
 from wtforms.validators import Optional, ValidationError
 
+from ..forms import DateInput, PortalForm, SubmitButton
 from ..releases.forms import DateInRange
 
 
@@ -17,16 +16,16 @@ class OptionalDateField(DateField):
             self.raw_data = None
 
 
-class TrailFilterForm(FlaskForm):
+class TrailFilterForm(PortalForm):
     class Meta:
         csrf = False  # a read-only GET search
 
     person = SelectField("Person", widget=GovSelect(), validate_choice=True, default="")
     role = SelectField("Role", widget=GovSelect(), default="")
     kind = SelectField("Kind of event", widget=GovSelect(), default="")
-    date_from = OptionalDateField("From (UK date)", widget=GovDateInput(), format="%d %m %Y",
+    date_from = OptionalDateField("From (UK date)", widget=DateInput(), format="%d %m %Y",
                                   validators=[Optional(), DateInRange("The ‘from’ date")])
-    date_to = OptionalDateField("To (UK date, inclusive)", widget=GovDateInput(), format="%d %m %Y",
+    date_to = OptionalDateField("To (UK date, inclusive)", widget=DateInput(), format="%d %m %Y",
                                 validators=[Optional(), DateInRange("The ‘to’ date")])
     submit = SubmitField("Filter events", widget=SubmitButton())
 

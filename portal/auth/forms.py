@@ -1,28 +1,27 @@
 """Shapes of the login and account forms."""
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovPasswordInput, GovRadioInput, GovTextInput
-from ..widgets import SubmitButton
 from wtforms import BooleanField, PasswordField, RadioField, StringField, SubmitField
 from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp
 
+from ..forms import MaxLength, PortalForm, SubmitButton
 from ..access import Role
 from .services import MIN_PASSWORD_LENGTH
 
 ROLE_CHOICES = [(r.value, r.label) for r in Role]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     email = StringField("Email address", widget=GovTextInput(),
-                        validators=[InputRequired("Enter your email address"), Length(max=254)])
+                        validators=[InputRequired("Enter your email address"), MaxLength(254)])
     password = PasswordField("Password", widget=GovPasswordInput(),
-                             validators=[InputRequired("Enter your password"), Length(max=200)])
+                             validators=[InputRequired("Enter your password"), MaxLength(200)])
     submit = SubmitField("Sign in", widget=SubmitButton())
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(PortalForm):
     # Required except at the first sign-in (the view decides: the one-time password was typed a moment ago).
     current_password = PasswordField("Current password", widget=GovPasswordInput(),
-                                     validators=[Optional(), Length(max=200)])
+                                     validators=[Optional(), MaxLength(200)])
     password = PasswordField(
         "New password", widget=GovPasswordInput(),
         description=f"At least {MIN_PASSWORD_LENGTH} characters.",
@@ -35,15 +34,15 @@ class SetPasswordForm(FlaskForm):
     submit = SubmitField("Save password", widget=SubmitButton())
 
 
-class SignOutForm(FlaskForm):
+class SignOutForm(PortalForm):
     submit = SubmitField("Sign out everywhere", widget=SubmitButton())
 
 
-class UserForm(FlaskForm):
+class UserForm(PortalForm):
     name = StringField("Full name", widget=GovTextInput(),
-                       validators=[InputRequired("Enter the person's full name"), Length(max=200)])
+                       validators=[InputRequired("Enter the person's full name"), MaxLength(200)])
     organisation = StringField("Organisation", widget=GovTextInput(),
-                               validators=[InputRequired("Enter the organisation"), Length(max=200)])
+                               validators=[InputRequired("Enter the organisation"), MaxLength(200)])
     role = RadioField("Role", widget=GovRadioInput(), choices=ROLE_CHOICES,
                       validators=[InputRequired("Select a role")])
     is_admin = BooleanField("Portal administrator (SECAS only)", widget=GovCheckboxInput())
@@ -55,7 +54,7 @@ class NewUserForm(UserForm):
     email = StringField("Email address", widget=GovTextInput(),
                         validators=[InputRequired("Enter an email address"),
                                     Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Enter an email address in the correct format, like name@example.com"),
-                                    Length(max=254)])
+                                    MaxLength(254)])
     submit = SubmitField("Add user", widget=SubmitButton())
 
 
@@ -64,7 +63,7 @@ class EditUserForm(UserForm):
                           widget=GovCheckboxInput())
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(PortalForm):
     """Choosing a password from an emailed link (an invitation or a reset): the same rules as a change."""
 
     password = PasswordField(
@@ -79,16 +78,16 @@ class NewPasswordForm(FlaskForm):
     submit = SubmitField("Save password", widget=SubmitButton())
 
 
-class ForgottenPasswordForm(FlaskForm):
+class ForgottenPasswordForm(PortalForm):
     email = StringField("Email address", widget=GovTextInput(),
                         validators=[InputRequired("Enter your email address"),
                                     Length(max=254, message="Email address must be 254 characters or fewer")])
     submit = SubmitField("Send me a link", widget=SubmitButton())
 
 
-class ResendInvitationForm(FlaskForm):
+class ResendInvitationForm(PortalForm):
     submit = SubmitField("Resend invitation", widget=SubmitButton())
 
 
-class RevokeInvitationForm(FlaskForm):
+class RevokeInvitationForm(PortalForm):
     submit = SubmitField("Revoke invitation", widget=SubmitButton())

@@ -1,21 +1,20 @@
 """Shapes of the two-factor forms: a code, a password to turn it off, the roles that must use it."""
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput, GovPasswordInput, GovTextInput
-from ..widgets import SubmitButton
 from wtforms import PasswordField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
+from ..forms import MaxLength, PortalForm, SubmitButton
 from .forms import ROLE_CHOICES
 
 
-class CodeForm(FlaskForm):
+class CodeForm(PortalForm):
     code = StringField("Code", widget=GovTextInput(),
                        description="The 6-digit code from your authenticator app, or one of your recovery codes.",
-                       validators=[InputRequired("Enter the code from your authenticator app"), Length(max=40)])
+                       validators=[InputRequired("Enter the code from your authenticator app"), MaxLength(40)])
     submit = SubmitField("Continue", widget=SubmitButton())
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(PortalForm):
     code = StringField("Code from the app", widget=GovTextInput(),
                        description="Enter the 6-digit code your app shows for the SEC Release Portal.",
                        validators=[InputRequired("Enter the 6-digit code from your authenticator app"),
@@ -23,19 +22,19 @@ class EnrolForm(FlaskForm):
     submit = SubmitField("Turn on two-factor sign-in", widget=SubmitButton())
 
 
-class DisableForm(FlaskForm):
+class DisableForm(PortalForm):
     password = PasswordField("Your password", widget=GovPasswordInput(),
-                             validators=[InputRequired("Enter your password"), Length(max=200)])
+                             validators=[InputRequired("Enter your password"), MaxLength(200)])
     submit = SubmitField("Turn off two-factor sign-in", widget=SubmitButton())
 
 
-class ResetForm(FlaskForm):
+class ResetForm(PortalForm):
     password = PasswordField("Your password (to confirm the reset)", widget=GovPasswordInput(),
-                             validators=[InputRequired("Enter your password to confirm the reset"), Length(max=200)])
+                             validators=[InputRequired("Enter your password to confirm the reset"), MaxLength(200)])
     submit = SubmitField("Reset two-factor sign-in", widget=SubmitButton())
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(PortalForm):
     roles = SelectMultipleField("Roles that must use two-factor sign-in", widget=GovCheckboxesInput(),
                                 choices=ROLE_CHOICES,
                                 description="Their members set it up the next time they use the portal.")

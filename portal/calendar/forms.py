@@ -1,13 +1,13 @@
 """Buttons on the calendar page (CSRF-protected POSTs)."""
-from flask_wtf import FlaskForm
 from wtforms import SubmitField
 
-from ..widgets import SubmitButton
+from ..forms import PortalForm, SubmitButton
 
 
-class CreateLinkForm(FlaskForm):
+
+class CreateLinkForm(PortalForm):
     submit = SubmitField("Create a calendar link", widget=SubmitButton())
 
 
-class RevokeLinkForm(FlaskForm):
+class RevokeLinkForm(PortalForm):
     submit = SubmitField("Revoke my calendar link", widget=SubmitButton())

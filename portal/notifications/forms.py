@@ -1,16 +1,15 @@
 """The notification settings form: one email-or-portal choice per kind of notification."""
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovRadioInput
-from ..widgets import SubmitButton
 from wtforms import RadioField, SubmitField
 from wtforms.validators import InputRequired
 
+from ..forms import PortalForm, SubmitButton
 from .models import KINDS, Channel
 
 CHANNEL_CHOICES = [(Channel.EMAIL.value, "By email and in the portal"), (Channel.PORTAL.value, "In the portal only")]
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(PortalForm):
     submit = SubmitField("Save settings", widget=SubmitButton())
 
     def channels(self) -> dict[str, str]:
@@ -23,5 +22,5 @@ for _kind, _label in KINDS.items():
         validators=[InputRequired(f"Choose how to receive ‘{_label}’ notifications")]))
 
 
-class MarkReadForm(FlaskForm):
+class MarkReadForm(PortalForm):
     submit = SubmitField("Mark all as read", widget=SubmitButton())

@@ -5,14 +5,13 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
-from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxesInput, GovDateInput, GovRadioInput,
+from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxesInput, GovRadioInput,
                                                 GovSelect, GovTextArea, GovTextInput)
-from ..widgets import SubmitButton
 from wtforms import DateField, Field, RadioField, SelectField, SelectMultipleField, StringField, SubmitField, \
     TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation, ValidationError
 
+from ..forms import DateInput, MaxLength, PortalForm, SubmitButton
 from ..access import Role
 from ..ids import coerce_id
 from ..timeutil import check_date_in_range
@@ -73,7 +72,7 @@ class PoundsField(Field):
 class UkDateField(DateField):
     """Day, month and year boxes; anything else sent under the name is refused rather than crashing the widget."""
 
-    widget = GovDateInput()
+    widget = DateInput()
 
     def __init__(self, label=None, validators=None, **kwargs):
         super().__init__(label, validators, format="%d %m %Y", **kwargs)
@@ -122,7 +121,7 @@ def _required_text(message: str, max_length: int):
     return [DataRequired(message), Length(max=max_length, message=f"Must be {max_length} characters or fewer")]
 
 
-class RidChangeForm(FlaskForm):
+class RidChangeForm(PortalForm):
     """Every RID edit: its change note is needed once the RID is baselined (the view decides)."""
 
     change_note = TextAreaField(
@@ -152,7 +151,7 @@ class MilestoneForm(RidChangeForm):
     due_on = UkDateField("Date", description="For example, 14 8 2020",
                          validators=[DateRequired("Enter the date"), DateInRange("The date")])
     event = StringField("Event", widget=GovTextInput(), validators=_required_text("Enter the event", 300))
-    notes = TextAreaField("Notes", widget=GovTextArea(), validators=[Optional(), Length(max=2000)])
+    notes = TextAreaField("Notes", widget=GovTextArea(), validators=[Optional(), MaxLength(2000)])
     acting_role = RadioField("Who acts", widget=GovRadioInput(), choices=ROLE_CHOICES,
                              validators=[InputRequired("Choose who acts")])
 
@@ -189,7 +188,7 @@ class TicksForm(RidChangeForm):
     ticked = SelectMultipleField("Impacted", widget=GovCheckboxesInput(), coerce=coerce_id, choices=[])
 
 
-class BaselineForm(FlaskForm):
+class BaselineForm(PortalForm):
     """The Panel chair baselines the RID, naming the Panel meeting that did so and the minute that records it."""
 
     meeting_on = UkDateField("Date of the Panel meeting", description="For example, 14 10 2020.",
