@@ -11,15 +11,16 @@ CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 5000
 SCSS := $(wildcard assets/scss/*.scss)
-# Extra pytest options, e.g. `make test PYTEST_ARGS="-n 2"` (xdist; SQLite only: PostgreSQL tests share one database).
-PYTEST_ARGS ?=
+# pytest options: one xdist worker per core by default (on PostgreSQL each worker has its own database);
+# `make test PYTEST_ARGS=` runs in one process, `make test PYTEST_ARGS="-k vote"` picks tests.
+PYTEST_ARGS ?= -n auto
 # The instance folder holds the SQLite database and the evidence store (/healthz needs the latter to exist).
 INSTANCE_DIRS = mkdir -p "$${PORTAL_INSTANCE:-instance}" "$${UPLOAD_FOLDER:-$${PORTAL_INSTANCE:-instance}/evidence}"
 
-.PHONY: run test screenshots serve migrate demo assets chromium migration clean-stamps
+.PHONY: run test screenshots serve migrate demo assets chromium java port-free migration clean-stamps
 
 ## make run: everything from a fresh clone, then serve the demo on http://$(HOST):$(PORT)
-run: $(STAMPS)/requirements static/css/portal.css
+run: $(STAMPS)/requirements static/css/portal.css port-free
 	@$(INSTANCE_DIRS)
 	$(FLASK) db upgrade
 	$(FLASK) portal refresh-rid
@@ -28,7 +29,7 @@ run: $(STAMPS)/requirements static/css/portal.css
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 ## make test: unit, HTTP and browser tests (PostgreSQL instead of SQLite when TEST_DATABASE_URL is set)
-test: $(STAMPS)/requirements-dev static/css/portal.css chromium
+test: $(STAMPS)/requirements-dev static/css/portal.css chromium java
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 ## make screenshots: the browser tests, saving docs/screenshots/*.png for the README
@@ -82,6 +83,20 @@ chromium:
 	elif [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "No Chromium at $(CHROMIUM) and not root: browser tests will be skipped."; fi
+
+# The W3C Nu Html Checker (vnu-jar, from npm) runs on Java: Debian's default-jre-headless.
+java:
+	@if command -v java >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; \
+	else echo "No java and not root: the HTML validity tests will be skipped."; fi
+
+# Say so, before migrating and loading anything, when another program holds the port.
+port-free: | $(PY)
+	@$(PY) -c "import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); \
+	s.bind(('$(HOST)', $(PORT)))" 2>/dev/null || { \
+	echo "Port $(PORT) on $(HOST) is already in use (another \`make run\`?). Stop that program, or choose another port: make run PORT=5001"; \
+	exit 2; }
 
 clean-stamps:
 	rm -rf $(STAMPS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -38,7 +39,12 @@ if not (JAVA and VNU.exists()):
 
 def _wrap(fragment: str) -> str:
     """A fragment as the document it is swapped into (the checker reads whole documents)."""
-    body = f"<table><tbody>{fragment}</tbody></table>" if fragment.lstrip().startswith("<tr") else fragment
+    body = fragment
+    if fragment.lstrip().startswith("<tr"):  # a table row, swapped into its table: give it the table's columns
+        first = re.search(r"<tr\b.*?</tr>", fragment, re.S).group(0)
+        columns = sum(int(span or 1) for span in re.findall(r"<t[dh]\b(?:[^>]*\bcolspan=\"(\d+)\")?", first))
+        head = "".join(f"<th>Column {n}</th>" for n in range(columns))
+        body = f"<table><thead><tr>{head}</tr></thead><tbody>{fragment}</tbody></table>"
     return f'<!DOCTYPE html><html lang="en"><head><title>Fragment</title></head><body>{body}</body></html>'
 
 
@@ -71,16 +77,19 @@ def _collect(w, label: str, documents: dict[str, tuple[str, str]]) -> None:
 
 
 def _check(documents: dict[str, tuple[str, str]], folder: Path) -> list[str]:
+    folder.mkdir()
     names = {}
     for n, (digest, (where, html)) in enumerate(sorted(documents.items())):
         path = folder / f"{n:05d}.html"
         path.write_text(html, encoding="utf-8")
-        names[path.as_uri()] = where
+        names[path.name] = where
     run = subprocess.run([JAVA, "-Xss4m", "-jar", str(VNU), "--format", "json", "--errors-only",
                           "--filterpattern", ALLOWED, *sorted(str(folder / p) for p in os.listdir(folder))],
                          capture_output=True, text=True, timeout=600)
     messages = json.loads(run.stderr or '{"messages": []}')["messages"]
-    return [f"{names.get(m.get('url'), m.get('url'))}: line {m.get('lastLine')}: {m['message']} "
+    if os.environ.get("VNU_DUMP"):
+        Path(os.environ["VNU_DUMP"]).write_text(json.dumps([dict(m, where=names.get(Path(m.get("url", "")).name)) for m in messages]))
+    return [f"{names.get(Path(m.get('url', '')).name, m.get('url'))}: line {m.get('lastLine')}: {m['message']} "
             f"[{(m.get('extract') or '').strip()[:120]}]" for m in messages]
 
 
@@ -90,5 +99,5 @@ def test_every_page_and_fragment_is_valid_html(world, tmp_path, case):  # noqa: 
     case.setup(w)
     _collect(w, case.name, documents)
     assert len(documents) > 50, f"only {len(documents)} distinct documents: is the walk reading the pages?"
-    problems = _check(documents, tmp_path)
+    problems = _check(documents, tmp_path / "html")
     assert not problems, f"{len(problems)} HTML errors:\n" + "\n".join(problems[:60])
