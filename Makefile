@@ -10,7 +10,7 @@ STAMPS := .venv-stamps
 CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 5000
-SCSS := $(wildcard assets/scss/*.scss)
+SCSS := $(wildcard assets/scss/*.scss assets/js/*.js assets/images/*)
 # pytest options: one xdist worker per core by default (on PostgreSQL each worker has its own database);
 # `make test PYTEST_ARGS=` runs in one process, `make test PYTEST_ARGS="-k vote"` picks tests.
 PYTEST_ARGS ?= -n auto

@@ -7,6 +7,6 @@ rm -rf "$S/govuk" "$S/htmx" "$S/css" && mkdir -p "$S/govuk" "$S/htmx" "$S/css"
 cp -r "$NM/govuk-frontend/dist/govuk/assets" "$S/govuk/assets"
 cp "$NM/govuk-frontend/dist/govuk/govuk-frontend.min.js" "$S/govuk/"
 cp "$NM/htmx.org/dist/htmx.min.js" "$S/htmx/"
-mkdir -p "$S/js" && cp assets/js/*.js "$S/js/"
+mkdir -p "$S/js" "$S/images" && cp assets/js/*.js "$S/js/" && cp assets/images/* "$S/images/"
 "$NM/.bin/sass" --pkg-importer=node --style=compressed --no-source-map --quiet-deps \
   assets/scss/portal.scss "$S/css/portal.css"
