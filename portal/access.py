@@ -50,7 +50,13 @@ class Conflict(PortalError):
 
 
 class Invalid(PortalError):
+    """Input the rules refuse; `field` names the form field it is about, when there is one."""
+
     status = 422
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def roles_required(*roles: Role, admin: bool = False) -> Callable:

@@ -110,12 +110,19 @@ def _can_assess_preliminary(facts: ReleaseFacts, user, criterion: Criterion) -> 
     return None
 
 
+def _unclosed(request: EvidenceRequest) -> str:
+    """The criterion's request that OpsG has not closed, as it stands (an answered one is no longer "open")."""
+    number = request.criterion.number
+    if request.state == RequestState.ANSWERED:
+        return f"The owner has answered the evidence request on criterion {number}: review the answer."
+    return f"The evidence request on criterion {number} is waiting for the owner's answer."
+
+
 def _can_assess_final(facts: ReleaseFacts, user, criterion: Criterion) -> str | None:
     if not facts.is_open(criterion):
         return f"Criterion {criterion.number} already has a final assessment. Revise it, giving a reason."
     if criterion.id in facts.requests:
-        return (f"There is an open evidence request on criterion {criterion.number}. "
-                "Close it before making the final assessment.")
+        return f"{_unclosed(facts.requests[criterion.id])} Close it before making the final assessment."
     return None
 
 
@@ -127,7 +134,7 @@ def _can_revise_final(facts: ReleaseFacts, user, criterion: Criterion) -> str | 
 
 def _can_request(facts: ReleaseFacts, user, criterion: Criterion) -> str | None:
     if criterion.id in facts.requests:
-        return f"Criterion {criterion.number} already has an open evidence request. Close it or ask again on it."
+        return f"{_unclosed(facts.requests[criterion.id])} Close it or ask again on it."
     return _criterion_open(facts, user, criterion)
 
 

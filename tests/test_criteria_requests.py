@@ -33,7 +33,8 @@ def ask(client, release, number=1, question="Please add the TOC runbook.", due=N
 
 
 @pytest.fixture
-def release(make_release):
+def release(app, make_release):
+    app.config["PORTAL_TODAY"] = "2021-01-20"  # the demo release's review, so an answer-by date of 1 Feb is ahead
     return make_release(Stage.OPSG_REVIEW)
 
 
@@ -46,7 +47,7 @@ def test_request_answer_close_thread(app, client, users, release):
     assert ask(client, release).status_code == 409  # one open request per criterion
     # While a request is open, no final assessment.
     response = assess(client, release, kind="final", password=PASSWORD)
-    assert response.status_code == 409 and "open evidence request" in response.get_data(as_text=True)
+    assert response.status_code == 409 and "waiting for the owner&#39;s answer" in response.get_data(as_text=True)
     client.logout()
 
     client.login(users["secas"])
@@ -148,3 +149,29 @@ def test_evidence_submitted_on_the_portal_today_before_the_deadline_is_on_time(a
         assert sub.due_on == dt.date(2021, 1, 26) and timeliness(sub) == "on time"
     assert "DCC submitted its evidence (on time)" in client.get(f"/releases/{release.code}/audit").get_data(
         as_text=True)
+
+
+def test_an_answer_by_date_in_the_past_is_refused_on_its_field(app, client, users, release):
+    client.login(users["opsg"])
+    for htmx in (False, True):
+        response = ask(client, release, due=dt.date(2021, 1, 19), htmx=htmx)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 422
+        assert "The answer-by date must be today or in the future" in html
+        assert 'href="#due_on' in html  # the summary links to the date
+    assert requests_(app) == []
+
+
+def test_an_answered_request_is_not_called_open(app, client, users, release):
+    client.login(users["opsg"])
+    assert ask(client, release).status_code in (200, 303)
+    [req] = requests_(app)
+    client.logout()
+    client.login(users["dcc"])
+    assert client.post_form(req_url(release, 1, f"/{req.id}/answer"), {"comment": "It is attached."}).status_code \
+        in (200, 303)
+    client.logout()
+    client.login(users["opsg"])
+    html = assess(client, release, kind="final", password=PASSWORD).get_data(as_text=True)
+    assert "The owner has answered the evidence request on criterion 1: review the answer." in html
+    assert "open evidence request" not in html

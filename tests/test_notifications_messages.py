@@ -192,7 +192,8 @@ def test_an_appointed_alternate_is_told_with_a_link_to_the_ballot(app, users, ma
     _vote_open(app, users, release)
     member = users["panel"]
     assert client_for(app, member).post_form(f"/releases/{release.code}/vote/alternate",
-                                             {"alternate_id": str(alternate.id)}).status_code == 303
+                                             {"alternate_id": str(alternate.id), "confirmed": "yes"}
+                                             ).status_code == 303
     [message] = _mail(app, alternate, "as their alternate")
     assert message.subject == f"February 2021 SEC Release: you vote for {member.name} as their alternate"
     assert "Cast the vote: http://localhost/releases/feb-2021/vote#ballot-panel" in message.body

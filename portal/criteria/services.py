@@ -17,7 +17,7 @@ from ..notifications import messages
 from ..queries import ReleaseFacts
 from ..releases.models import Criterion, Release
 from ..signatures import WrongPassword, check_signer, sign
-from ..timeutil import utcnow
+from ..timeutil import today, utcnow
 from ..workflow import require
 from .models import Assessment, AssessmentKind, AssessmentStatus, EvidenceRequest, RequestState
 
@@ -160,6 +160,8 @@ def assess_criterion(actor, criterion: Criterion, status: AssessmentStatus, rati
 # --- Evidence requests ---------------------------------------------------------------------------------
 
 def _open_new_request(actor, criterion: Criterion, question: str, due_on: dt.date | None) -> EvidenceRequest:
+    if due_on is not None and due_on < today():
+        raise Invalid("The answer-by date must be today or in the future", field="due_on")
     request = EvidenceRequest(release_id=criterion.release_id, criterion_id=criterion.id, question=question,
                               due_on=due_on, asked_by_id=actor.id, asked_at=utcnow(), state=RequestState.OPEN,
                               round=criterion.release.round)

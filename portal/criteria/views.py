@@ -189,9 +189,20 @@ def open_request(code: str, number: int):
     form = RequestForm()
     if not form.validate_on_submit():
         return render_region(criterion, "criteria/_requests.html", requests_context(criterion, form), 422)
-    services.request_evidence(current_user, criterion, form.question.data, form.due_on.data)
+    try:
+        services.request_evidence(current_user, criterion, form.question.data, form.due_on.data)
+    except Invalid as err:
+        return _request_refused(criterion, form, err)
     db.session.commit()
     return done(criterion, "criteria/_requests.html", requests_context(criterion), "Evidence requested.")
+
+
+def _request_refused(criterion, form, err: Invalid):
+    """The request form again, with the service's refusal against its field (the question or the date)."""
+    db.session.rollback()
+    field = form.due_on if err.field == "due_on" else form.question
+    field.errors = [*field.errors, err.message]
+    return render_region(criterion, "criteria/_requests.html", requests_context(criterion, form), 422)
 
 
 @bp.post("/releases/<code>/criteria/<int:number>/requests/<int:request_id>/again")
@@ -202,7 +213,10 @@ def ask_again(code: str, number: int, request_id: int):
     form = RequestForm()
     if not form.validate_on_submit():
         return render_region(criterion, "criteria/_requests.html", requests_context(criterion, form), 422)
-    services.ask_again(current_user, evidence_request, form.question.data, form.due_on.data)
+    try:
+        services.ask_again(current_user, evidence_request, form.question.data, form.due_on.data)
+    except Invalid as err:
+        return _request_refused(criterion, form, err)
     db.session.commit()
     return done(criterion, "criteria/_requests.html", requests_context(criterion), "Asked again.")
 
