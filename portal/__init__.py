@@ -12,7 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from werkzeug.exceptions import HTTPException
 
-from . import access, database, ids, models, security, timeutil  # noqa: F401  (models: every table, for the metadata)
+from . import access, database, ids, models, refresh, security, timeutil  # noqa: F401  (models: every table, for the metadata)
 from .audit import keys as audit_keys, services as audit_services
 from .auth import gates
 from .criteria.storage import UploadRequest
@@ -71,6 +71,7 @@ def create_app(config_class) -> Flask:
     audit_services.init_app(app)
     rid_live.init_app(app)
     logs.init_app(app)
+    refresh.init_app(app)  # after an htmx step: the changed regions refresh, its message shows
 
     # Before any rule is added: every <int:...> in a URL is bounded to what the database holds.
     app.url_map.converters["int"] = ids.BoundedIntConverter

@@ -1,7 +1,7 @@
 """Form parts shared by every package's forms: the GOV.UK widgets as the portal renders them, and validators whose
 messages follow the GOV.UK pattern (never WTForms' defaults, such as "Field cannot be longer than 2000 characters")."""
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovSubmitInput
+from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovSelect, GovSubmitInput
 from wtforms.validators import Length, ValidationError
 
 # WTForms' own messages, for the answers a page never offers (a tampered choice, a missing field), in GOV.UK words.
@@ -62,6 +62,28 @@ class DateInput(GovDateInput):
         params = super().map_gov_params(field, **kwargs)
         params.get("attributes", {}).pop("required", None)
         return params
+
+
+class Select(GovSelect):
+    """The GOV.UK select, without HTML's `required` (a required select must open on an empty placeholder; the
+    portal tells a missing choice by its error message, as GOV.UK forms do)."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("required", False)
+        return super().__call__(field, **kwargs)
+
+    def map_gov_params(self, field, **kwargs):
+        params = super().map_gov_params(field, **kwargs)
+        params.get("attributes", {}).pop("required", None)
+        return params
+
+
+def with_ids(form, suffix: str):
+    """Ids unique on the page for a form that shares field names with another form there (the error summary
+    links to them): `file` becomes `file-answer`."""
+    for field in form:
+        field.id = f"{field.name}-{suffix}"
+    return form
 
 
 def _what(field) -> str:

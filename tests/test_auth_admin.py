@@ -89,9 +89,9 @@ def test_admin_adds_a_user_who_is_invited_by_email(app, client, admin):
     ({"name": ""}, "Enter the person&#39;s full name"),
     ({"organisation": ""}, "Enter the organisation"),
     ({"role": ""}, "Select a role"),
-    ({"role": "superuser"}, "Not a valid choice"),
+    ({"role": "superuser"}, "Select one of the options shown"),
     ({"role": "dcc", "is_admin": "y"}, "Only SECAS users can be administrators."),
-    ({"name": "x" * 201}, "Field cannot be longer than 200 characters"),
+    ({"name": "x" * 201}, "Full name must be 200 characters or fewer"),
 ])
 def test_invalid_new_user_is_422_and_nothing_is_stored(app, client, admin, data, message):
     client.login(admin)

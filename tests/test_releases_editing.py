@@ -104,7 +104,7 @@ def test_other_roles_cannot_edit_the_rid(client, users, evidence_milestone, app,
     (milestone_form(due_on=["1", "2", "21"]), "Enter a real date"),
     (milestone_form(due_on=["1", "2", "1921"]), "The date must be between 1 January 2000 and 31 December 2100"),
     (milestone_form(event=""), "Enter the event"),
-    (milestone_form(acting_role="king"), "Not a valid choice"),
+    (milestone_form(acting_role="king"), "Select one of the options shown"),
     (milestone_form(event="x" * 301), "300 characters or fewer"),
 ])
 def test_bad_milestone_input_is_refused_and_nothing_stored(client, users, evidence_milestone, app, data, message):

@@ -10,6 +10,7 @@ from ..access import Invalid, NotFound, Role, roles_required
 from . import evidence_services
 from .evidence_forms import StatementForm, SubmitEvidenceForm, UploadForm, WithdrawForm
 from ..extensions import db, htmx
+from ..forms import with_ids
 from ..queries import ReleaseFacts
 from ..releases.services import release_or_404
 from ..signatures import WrongPassword
@@ -82,7 +83,7 @@ def requests_context(criterion, form=None, answer_form=None, errors=None) -> dic
         "ask_again_on": next((r for r in thread if request_actions[r.id].can("ask_again")), None),
         "answer_files": {r.id: services.answer_files(r) for r in thread},
         "request_form": form or RequestForm(formdata=None),
-        "answer_form": answer_form or AnswerForm(formdata=None),
+        "answer_form": with_ids(answer_form or AnswerForm(formdata=None), "answer"),  # beside the upload form
         "close_form": CloseRequestForm(formdata=None), "request_errors": errors,
     }
 
@@ -107,9 +108,9 @@ def render_region(criterion, fragment: str, context: dict, status: int = 200):
 
 def done(criterion, fragment: str, context: dict, message: str):
     """After a change: the refreshed fragment (and an event for the other regions), or 303 to the page."""
+    flash(message, "success")  # with htmx, swapped into the page's messages (portal/refresh.py)
     if htmx:
         return render_template(fragment, **context), 200, CHANGED
-    flash(message, "success")
     return redirect(url_for("criteria.show", code=criterion.release.code, number=criterion.number), 303)
 
 

@@ -7,7 +7,7 @@ from wtforms import (DateField, DateTimeField, HiddenField, PasswordField, Radio
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import HiddenInput
 
-from ..forms import DateInput, MaxLength, PortalForm, SubmitButton
+from ..forms import DateInput, MaxLength, PortalForm, Select, SubmitButton
 from ..ids import IdField, coerce_id
 from ..releases.forms import DateInRange
 from .models import Choice, ConfirmationKind, RecommendationKind
@@ -73,7 +73,7 @@ class BallotForm(PortalForm):
 
 
 class AlternateForm(PortalForm):
-    alternate_id = SelectField("Alternate", widget=GovSelect(), coerce=coerce_id, validate_choice=True,
+    alternate_id = SelectField("Alternate", widget=Select(), coerce=coerce_id, validate_choice=True,
                                description="Any active SEC Panel user, whether or not they are a member of this vote.",
                                validators=[InputRequired("Choose your alternate")])
     submit = SubmitField("Appoint the alternate", widget=SubmitButton())

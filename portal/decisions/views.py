@@ -10,6 +10,7 @@ from flask_login import current_user
 from ..access import Invalid, NotFound, Role, roles_required
 from ..auth.models import User
 from ..extensions import db, htmx
+from ..forms import with_ids
 from ..queries import ReleaseFacts, latest_vote
 from ..releases.models import Release, ScopeStatus
 from ..releases.services import release_or_404
@@ -76,13 +77,6 @@ def recommendation(code: str):
 CONDITIONS_FRAGMENT = "decisions/_conditions.html"
 
 
-def _with_ids(form, number: int, kind: str):
-    """Ids unique on the page (each condition has its own forms), which the error summary links to."""
-    for field in form:
-        field.id = f"{field.name}-{kind}-{number}" if field.name in ("csrf_token", "submit") else f"{field.name}-{number}"
-    return form
-
-
 def _conditions_context(release: Release, facts: ReleaseFacts | None = None, *, number: int | None = None,
                         problem=None, **forms) -> dict:
     """Every condition with its state, evidence and the forms the action table offers this user."""
@@ -92,11 +86,11 @@ def _conditions_context(release: Release, facts: ReleaseFacts | None = None, *, 
         n, mine = condition.number, condition.number == number
         rows.append({
             "condition": condition, "actions": offers(facts, current_user, condition),
-            "met_form": _with_ids(forms.get("met_form") if mine and forms.get("met_form")
-                                  else ConditionMetForm(formdata=None), n, "met"),
-            "waive_form": _with_ids(forms.get("waive_form") if mine and forms.get("waive_form")
-                                    else WaiveConditionForm(formdata=None), n, "waive"),
-            "accept_form": _with_ids(AcceptConditionForm(formdata=None), n, "accept"),
+            "met_form": with_ids(forms.get("met_form") if mine and forms.get("met_form")
+                                  else ConditionMetForm(formdata=None), f"{n}"),
+            "waive_form": with_ids(forms.get("waive_form") if mine and forms.get("waive_form")
+                                    else WaiveConditionForm(formdata=None), f"{n}"),
+            "accept_form": with_ids(AcceptConditionForm(formdata=None), f"{n}"),
         })
     return {"release": release, "rows": rows, "problem": problem, "blocking": conditions_blocking(facts),
             "error_form": forms.get("met_form") or forms.get("waive_form"), "recommendation": facts.recommendation}
@@ -112,9 +106,9 @@ def _conditions_region(release: Release, status: int = 200, **context):
 
 
 def _condition_done(release: Release, message: str):
+    flash(message, "success")  # with htmx, swapped into the page's messages (portal/refresh.py)
     if htmx:
         return _conditions_region(release)
-    flash(message, "success")
     return _done("decisions.conditions", release.code)
 
 

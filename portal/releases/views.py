@@ -57,8 +57,10 @@ def my_tasks():
 @bp.get("/tasks/count")
 @roles_required(*Role)
 def task_count():
-    """The header's "(N)" after "My tasks": loaded by htmx after the page, so no page pays for the tasks' queries."""
-    return render_template("releases/_task_count.html", task_count=len(tasks_for(current_user)))
+    """The header's "(N)" after "My tasks": loaded by htmx after the page, so no page pays for the tasks' queries,
+    and again after each htmx step, with the notifications' count (out of band)."""
+    return render_template("releases/_task_count.html", task_count=len(tasks_for(current_user)),
+                           refresh_notifications=True)
 
 
 # --- The release page and its RID ------------------------------------------------------------------
@@ -139,10 +141,14 @@ def _form_ok(form: forms.RidChangeForm, release: Release) -> bool:
 
 
 def _saved(code: str, kind: str, row_id: int):
+    release = _load_release(code)
+    version = f" The RID is now version {release.current_rid.number}." if services.needs_change_note(release) \
+        and release.current_rid else ""
+    flash(f"Your change to the RID is saved.{version}", "success")  # with htmx, shown by portal/refresh.py
     if not htmx:
         return redirect(url_for("releases.show", code=code, _anchor=f"{kind}-{row_id}"), code=303)
     template, section_id, _columns = RID_PARTS[kind]
-    context = _rid_context(_load_release(code))
+    context = _rid_context(release)
     if section_id is None:
         return render_template(template, item=find_row(context["rid"], kind, row_id), **context)
     response = make_response(render_template(template, **context))
