@@ -50,3 +50,12 @@ def test_the_rid_version_and_history_reload_from_the_release_page(client, users,
     page = client.get(f"/releases/{release.code}").get_data(as_text=True)
     for region in ("rid-version-caption", "rid-versions"):
         assert f'id="{region}" hx-get="/releases/{release.code}" hx-select="#{region}"' in page
+
+
+def test_an_empty_statement_gets_the_error_summary(client, users, release):
+    client.login(users["secas"])
+    for htmx in (False, True):
+        response = client.post_form(f"/releases/{release.code}/criteria/9/statement", {"text": "  "}, htmx=htmx)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 422, (response.status_code, html[:300])
+        assert "There is a problem" in html and 'href="#text"' in html and "Enter the statement" in html, html[-3000:]

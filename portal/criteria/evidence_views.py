@@ -79,7 +79,12 @@ def statement(code: str, number: int):
     form = StatementForm()
     if not form.validate_on_submit():
         return render_region(criterion, FRAGMENT, evidence_context(criterion, statement_form=form), 422)
-    services.write_statement(current_user, criterion, form.text.data)
+    try:
+        services.write_statement(current_user, criterion, form.text.data)
+    except Invalid as err:  # only spaces, say: the form again, with the message on its field
+        db.session.rollback()
+        form.text.errors = [*form.text.errors, err.message]
+        return render_region(criterion, FRAGMENT, evidence_context(criterion, statement_form=form), 422)
     db.session.commit()
     return done(criterion, FRAGMENT, evidence_context(criterion), "Statement saved.")
 
