@@ -9,6 +9,7 @@ from ..criteria.services import readiness_grid
 from ..decisions.services import decision_summary
 from ..extensions import db, htmx
 from ..ids import bounded_int
+from ..notifications.services import unread_count
 from ..queries import ReleaseFacts
 from ..tasks import tasks_for
 from ..workflow import refusal, require
@@ -60,7 +61,7 @@ def task_count():
     """The header's "(N)" after "My tasks": loaded by htmx after the page, so no page pays for the tasks' queries,
     and again after each htmx step, with the notifications' count (out of band)."""
     return render_template("releases/_task_count.html", task_count=len(tasks_for(current_user)),
-                           refresh_notifications=True)
+                           refresh_notifications=True, notification_count=unread_count(current_user))
 
 
 # --- The release page and its RID ------------------------------------------------------------------

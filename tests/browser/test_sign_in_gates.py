@@ -38,7 +38,9 @@ def test_first_sign_in_ends_on_a_page_with_one_header(page: Page, app, live_serv
     expect(page).to_have_url(live_server + "/")
     expect(page.get_by_text("Your new password is saved.")).to_be_visible()
     _one_settled_header(page)
-    assert page.locator("[hx-get='/tasks/count']").count() == 0  # the count came in place of its loader
+    # The count came in place of its loader (which alone loads on arrival), once.
+    assert page.locator("[hx-get='/tasks/count'][hx-trigger*='load']").count() == 0
+    assert page.locator("#portal-task-count").count() == 1
 
 
 def test_required_two_factor_ends_on_a_page_with_one_header(page: Page, app, live_server, sign_in):
@@ -56,4 +58,5 @@ def test_required_two_factor_ends_on_a_page_with_one_header(page: Page, app, liv
     page.get_by_role("link", name="Continue").click()
     expect(page).to_have_url(live_server + "/")
     _one_settled_header(page)
-    assert page.locator("[hx-get='/tasks/count']").count() == 0
+    assert page.locator("[hx-get='/tasks/count'][hx-trigger*='load']").count() == 0
+    assert page.locator("#portal-task-count").count() == 1
