@@ -19,6 +19,7 @@ from .criteria.storage import UploadRequest
 from .extensions import csrf, db, htmx, login_manager, migrate
 from .ops import logs
 from .releases import rid_live
+from .releases.rid_view import pounds
 from .audit.cli import audit_cli
 from .audit.views import bp as audit_bp
 from .auth.cli import users_cli
@@ -92,7 +93,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["uk_time"] = timeutil.uk_time
     app.jinja_env.filters["uk_date"] = timeutil.uk_date
-    app.jinja_env.filters["pounds"] = lambda pence: f"£{pence / 100:,.2f}".replace(".00", "")
+    app.jinja_env.filters["pounds"] = pounds
     app.jinja_env.filters["due_phrase"] = timeutil.due_phrase
 
     @app.context_processor

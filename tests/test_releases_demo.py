@@ -182,35 +182,42 @@ def test_the_five_milestones(demo, app):
         assert row_cells(demo["html"], f"milestone-{row_id}")[:4] == [shown, event, notes, role.label]
 
 
-def test_test_strategy(demo):
+def test_test_strategy_reads_as_the_rid_one_paragraph_not_a_reason_per_phase(demo):
     text = demo["text"]
+    strategy = text[text.index("4. Test strategy"):text.index("5. Costs")]
     no_testing = ("This release will not impact the DCC Systems and so will not require any Pre-Integration "
-                  "Testing (PIT), Systems Integration Testing (SIT) or User Integration Testing (UIT).")
+                  "Testing (PIT), Systems Integration Testing (SIT) or User Integration Testing (UIT). An element "
+                  "of internal DCC testing on the TOC will be required in order to implement MP122, but this is not "
+                  "within the Testing Advisory Group’s (TAG) remit to monitor.")
+    assert strategy.count("will not require any Pre-Integration Testing") == 1
+    assert no_testing in strategy
+    assert "There are no User testing impacts for this release." in strategy
+    # The phases table is the portal's own summary, marked as such.
+    assert "Test phases Portal addition, not part of the RID" in strategy
     for phase in ("Pre-Integration Testing (PIT)", "Systems Integration Testing (SIT)",
                   "User Integration Testing (UIT)"):
-        assert f"{phase} Not required {no_testing}" in text
-    assert ("An element of internal DCC testing on the TOC will be required in order to implement MP122, but this "
-            "is not within the Testing Advisory Group’s (TAG) remit to monitor.") in text
-    assert "There are no User testing impacts for this release." in text
+        assert f"{phase} Not required" in strategy
 
 
-def test_costs_in_pence_and_their_totals(demo, app):
+def test_costs_in_pence_stated_as_the_rid_states_them(demo, app):
     with app.app_context():
         costs = db.session.scalars(sa.select(CostItem).order_by(CostItem.position)).all()
         assert [(c.party, c.amount_pence) for c in costs] == [("DCC", 34000000), ("SECAS", 120000),
                                                               ("SECAS", 300000)]
         ids = [c.id for c in costs]
     html, text = demo["html"], demo["text"]
-    assert row_cells(html, f"cost-{ids[0]}")[2] == "£340,000"
-    assert row_cells(html, f"cost-{ids[1]}")[2] == "£1,200"
-    assert row_cells(html, f"cost-{ids[2]}")[2] == "£3,000"
-    assert "DCC total £340,000" in text
-    assert "SECAS total £4,200" in text
-    assert "Total £344,200" in text
-    assert "This cost has already been accounted for in the SECAS budget" in text
+    costs_text = text[text.index("5. Costs"):text.index("6. Acceptance criteria")]
+    assert costs_text.startswith("5. Costs This section summarises the costs that will be incurred by the DCC and "
+                                 "SECAS in implementing this release.")
+    assert row_cells(html, f"cost-{ids[0]}")[1].endswith("£340,000")  # QUALIFIER: "Estimated to be £340,000"
+    assert row_cells(html, f"cost-{ids[1]}")[1].endswith("£1,200")
+    assert row_cells(html, f"cost-{ids[2]}")[1].endswith("£3,000")
+    assert costs_text.index("DCC costs") < costs_text.index("SECAS costs")
+    assert "Total" not in costs_text and "£344,200" not in costs_text and "£4,200" not in costs_text
+    assert "This cost has already been accounted for in the SECAS budget" in costs_text
 
 
-def test_the_ten_criteria_word_for_word_with_owners(demo, app):
+def test_the_ten_criteria_word_for_word_in_one_list_as_the_rid(demo, app):
     with app.app_context():
         stored = db.session.scalars(sa.select(Criterion).order_by(Criterion.number)).all()
         assert [(c.number, c.text, c.owner_role) for c in stored] == \
@@ -218,9 +225,46 @@ def test_the_ten_criteria_word_for_word_with_owners(demo, app):
         ids = [c.id for c in stored]
     html, text = demo["html"], demo["text"]
     for number, (row_id, criterion) in enumerate(zip(ids, CRITERIA), start=1):
-        assert row_cells(html, f"criterion-{row_id}") == [str(number), criterion]
-    dcc_at, secas_at = text.index("DCC criteria"), text.index("SECAS criteria")
-    assert dcc_at < text.index(CRITERIA[7]) < secas_at < text.index(CRITERIA[8])
+        owner = "DCC" if number <= 8 else "SECAS"
+        assert row_cells(html, f"criterion-{row_id}") == [str(number), criterion, owner]
+    section = text[text.index("6. Acceptance criteria"):text.index("Appendix 1: Version control")]
+    assert section.startswith("6. Acceptance criteria The following criteria will need to be met before the release "
+                              "can go live. Prior to go-live, the Operations Group will review the status of the "
+                              "release against these criteria.")
+    assert "Operational acceptance criteria Number Criterion Owner Portal" in section
+    assert "DCC criteria" not in section and "SECAS criteria" not in section
+
+
+def test_about_this_document_and_each_section_introduction_as_the_rid(demo):
+    text = demo["text"]
+    rid = text[text.index("About this document"):]
+    assert rid.startswith("About this document This document is a Smart Energy Code (SEC) Release Implementation "
+                          "Document (RID).")
+    for introduction in (
+            "1. Scope",
+            "The following Modification Proposals will be included in this release if a decision to approve is "
+            "received by the respective cut-off dates:",
+            "2. Impacts This section lists the impacts that the changes included in this release will have on "
+            "participants and their systems, SEC documents and other industry codes. This section assumes all "
+            "targeted modifications will be approved for inclusion in this release.",
+            "The impacts on the different participants are summarised below.",
+            "Each of these documents is impacted by the following modification(s):",
+            "The approved changes to each document are annexed to the Modification Reports for each modification",
+            "3. Implementation timeline This section lists the planned timeline for the implementation of this "
+            "release.",
+            "4. Test strategy", "5. Costs", "6. Acceptance criteria", "Appendix 1: Version control",
+            "Appendix 2: Glossary"):
+        assert introduction in rid, introduction
+    order = [rid.index(h) for h in ("1. Scope", "2. Impacts", "3. Implementation timeline", "4. Test strategy",
+                                    "5. Costs", "6. Acceptance criteria", "Appendix 1", "Appendix 2")]
+    assert order == sorted(order)
+
+
+def test_what_the_portal_adds_to_the_timeline_is_marked_as_the_portals(demo):
+    text = demo["text"]
+    timeline = text[text.index("Release implementation timetable"):text.index("4. Test strategy")]
+    assert ("Date Event Notes Who acts Portal addition, not part of the RID Status Portal addition, not part of the "
+            "RID") in timeline
 
 
 def test_version_0_1_of_7_august_2020(demo, app):
@@ -232,9 +276,12 @@ def test_version_0_1_of_7_august_2020(demo, app):
     assert "0.1 of the RID 7 August 2020 First draft issued to the SEC Panel for comment." in demo["text"]
 
 
-def test_the_glossary_of_13_terms(demo):
+def test_the_glossary_of_13_terms_is_appendix_2_after_the_version_history(demo):
     text = demo["text"]
-    glossary = text[text.index("Acronyms used in the RID"):]
+    assert text.index("Appendix 1: Version control Document history") < text.index("Appendix 2: Glossary")
+    glossary = text[text.index("Appendix 2: Glossary"):]
+    assert glossary.startswith("Appendix 2: Glossary This table lists all the acronyms used in this document and "
+                               "the full term they are an abbreviation for.")
     assert "Acronym Full term " + " ".join(f"{a} {t}" for a, t in GLOSSARY.items()) in glossary
     assert len(GLOSSARY) == 13
 

@@ -139,7 +139,7 @@ def test_version_history_links_to_a_readable_snapshot(client, users, make_releas
     text = page_text(snapshot_html)
     assert "RID version 0.1" in text and "Issued 7 August 2020" in text
     assert "First draft issued to the SEC Panel for comment." in text
-    assert "Panel baselines RID" in text and "Data Communication Company" in text and "Total £344,200" in text
+    assert "Panel baselines RID" in text and "Data Communication Company" in text and "£340,000" in text
     assert "Change<span" not in snapshot_html
 
 

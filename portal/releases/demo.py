@@ -205,7 +205,7 @@ def load_demo_release() -> tuple[Release, bool]:
                               "Release."),
         document_impacts_note="The SEC document impacts for MP111 are still under investigation.",
         other_codes_note="No other Codes are impacted as a result of this release.",
-        test_strategy_note=("An element of internal DCC testing on the TOC will be required in order to "
+        test_strategy_note=(NO_SYSTEM_TESTING + " An element of internal DCC testing on the TOC will be required in order to "
                             "implement MP122, but this is not within the Testing Advisory Group’s (TAG) remit "
                             "to monitor."),
         user_testing_note="There are no User testing impacts for this release.",
@@ -243,8 +243,9 @@ def load_demo_release() -> tuple[Release, bool]:
         db.session.add(Milestone(release_id=release.id, kind=kind, due_on=due_on, event=event, notes=notes,
                                  acting_role=role, position=position))
     for position, (phase, name) in enumerate(TEST_PHASES):
-        db.session.add(TestPhase(release_id=release.id, phase=phase, name=name, applies=False,
-                                 reason=NO_SYSTEM_TESTING, position=position))
+        # The RID gives one sentence for the three phases (the test strategy's note), not a reason per phase.
+        db.session.add(TestPhase(release_id=release.id, phase=phase, name=name, applies=False, reason="",
+                                 position=position))
     for position, (party, description, pence, budgeted) in enumerate(COSTS):
         db.session.add(CostItem(release_id=release.id, party=party, description=description,
                                 amount_pence=pence, already_budgeted=budgeted, position=position))

@@ -20,6 +20,21 @@ def _grouped(items: list[dict], key: str) -> list[dict]:
     return [{"subject": subject, "items": list(group)} for subject, group in groupby(items, lambda i: i[key])]
 
 
+# How the RID words an amount: "estimated to be £340,000", "around £1,200", or the amount alone when it is fixed.
+AMOUNT_WORDING = {"estimated": "estimated to be {}", "around": "around {}", "fixed": "{}"}
+
+
+def pounds(pence: int) -> str:
+    """£1,200 or £1,200.50: how the portal and the RID print money (held in pence)."""
+    return f"£{pence / 100:,.2f}".removesuffix(".00")
+
+
+def _cost(item: dict) -> dict:
+    """A cost item with the RID's own phrase for its amount (`qualifier` defaults to a fixed amount)."""
+    qualifier = item.get("qualifier") or "fixed"
+    return dict(item, qualifier=qualifier, amount=AMOUNT_WORDING[qualifier].format(pounds(item["amount_pence"])))
+
+
 def rid_view(snapshot: dict[str, Any]) -> dict[str, Any]:
     """Turn rid_snapshot() data (live or stored) into what the RID section templates show."""
     release = dict(snapshot["release"], planned_go_live=_date(snapshot["release"]["planned_go_live"]))
@@ -35,10 +50,9 @@ def rid_view(snapshot: dict[str, Any]) -> dict[str, Any]:
                          "cells": [(e["mp_id"], g["id"]) in participant_ticks for g in groups]} for e in in_scope]
     document_rows = [dict(d, cells=[(e["mp_id"], d["id"]) in document_ticks for e in in_scope]) for d in documents]
 
-    costs = snapshot["cost_items"]
+    costs = [_cost(c) for c in snapshot["cost_items"]]
     parties = list(dict.fromkeys(c["party"] for c in costs))
     criteria = [dict(c, owner_role=Role(c["owner_role"])) for c in snapshot["criteria"]]
-    owners = [r for r in Role if any(c["owner_role"] == r for c in criteria)]
     summaries = snapshot["impact_summaries"]
     return {
         "release": release,
@@ -57,10 +71,9 @@ def rid_view(snapshot: dict[str, Any]) -> dict[str, Any]:
                        for m in snapshot["milestones"]],
         "test_phases": snapshot["test_phases"],
         "cost_items": costs,
-        "cost_totals": [{"party": p, "amount_pence": sum(c["amount_pence"] for c in costs if c["party"] == p)}
-                        for p in parties],
-        "cost_grand_total": sum(c["amount_pence"] for c in costs),
-        "criteria_groups": [{"owner": r, "criteria": [c for c in criteria if c["owner_role"] == r]} for r in owners],
+        # The RID states each party's costs in its own paragraph, with no totals.
+        "cost_groups": [{"party": p, "items": [c for c in costs if c["party"] == p]} for p in parties],
+        "criteria": criteria,
         "glossary": snapshot["glossary"],
     }
 

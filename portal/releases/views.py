@@ -110,8 +110,9 @@ def rid_version(code: str, major: int, minor: int):
     release = services.release_or_404(code)
     version = db.first_or_404(sa.select(RidVersion).filter_by(release_id=release.id, major=major, minor=minor))
     rid = rid_view(version.snapshot) if version.snapshot else None
+    versions = [v for v in release.rid_versions if (v.major, v.minor) <= (version.major, version.minor)]
     return render_template("releases/rid_version.html", release=release, version=version, rid=rid,
-                           marks={}, editable=False, baselined=False)
+                           versions=versions, marks={}, editable=False, baselined=False)
 
 
 # --- SECAS edits the RID: each row's form is a fragment for htmx and a page without JavaScript ------
@@ -121,8 +122,8 @@ RID_PARTS = {
     "scope": ("releases/_scope.html", "rid-scope", 5),
     "milestone": ("releases/_milestone_row.html", None, 6),
     "summary": ("releases/_summary_row.html", None, 2),
-    "criterion": ("releases/_criteria.html", "rid-criteria", 3),
-    "cost": ("releases/_costs.html", "rid-costs", 5),
+    "criterion": ("releases/_criteria.html", "rid-criteria", 4),
+    "cost": ("releases/_costs.html", "rid-costs", 4),
     "participant": ("releases/_participant_row.html", None, 7),
     "document": ("releases/_document_impacts.html", "rid-document-impacts", 6),
 }
