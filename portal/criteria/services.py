@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from ..access import Invalid
 from ..audit.services import record_event
@@ -15,7 +16,7 @@ from .evidence_models import EvidenceFile
 from ..extensions import db
 from ..notifications import messages
 from ..queries import ReleaseFacts
-from ..releases.models import Criterion, Release
+from ..releases.models import Criterion, Release, Stage
 from ..signatures import WrongPassword, check_signer, sign
 from ..timeutil import today, utcnow
 from ..workflow import require
@@ -47,6 +48,43 @@ def latest_assessments(release: Release) -> dict[int, Assessment]:
     return {a.criterion_id: a for a in rows}
 
 
+def grid_rows(release: Release) -> dict[int, tuple[int, Assessment | None]]:
+    """criterion id -> (its files in the current round, not withdrawn; the assessment that stands), in one
+    query: the readiness grid is on every release and criterion page."""
+    other = so.aliased(Assessment)
+    standing = (sa.select(sa.func.coalesce(sa.func.max(sa.case((other.is_current_final, other.id))),
+                                           sa.func.max(other.id)))
+                .where(other.criterion_id == Criterion.id).scalar_subquery())
+    files = (sa.select(sa.func.count()).select_from(EvidenceFile)
+             .where(EvidenceFile.criterion_id == Criterion.id, EvidenceFile.round == release.round,
+                    EvidenceFile.withdrawn_at.is_(None)).scalar_subquery())
+    rows = db.session.execute(sa.select(Criterion.id, files, Assessment)
+                              .outerjoin(Assessment, Assessment.id == standing)
+                              .where(Criterion.release_id == release.id))
+    return {criterion_id: (count, assessment) for criterion_id, count, assessment in rows}
+
+
+@dataclass(frozen=True)
+class Check:
+    label: str
+    done: bool
+
+
+def owner_checklist(facts: ReleaseFacts, criterion: Criterion, user) -> list[Check]:
+    """What the criterion's owner still has to do for this round, while its evidence is gathered (empty for
+    anyone else, or once OpsG's final assessment has locked the criterion)."""
+    if user.role != criterion.owner_role or facts.stage not in (Stage.EVIDENCE, Stage.OPSG_REVIEW) \
+            or not facts.is_open(criterion):
+        return []
+    checks = [Check("Add a file or write a statement", criterion.id in facts.with_evidence)]
+    request = facts.requests.get(criterion.id)
+    if request is not None:
+        checks.append(Check("Answer OpsG's evidence request", request.state != RequestState.OPEN))
+    checks.append(Check(f"Submit {criterion.owner_role.label}'s evidence for round {facts.round}",
+                        criterion.owner_role in facts.submitted))
+    return checks
+
+
 def requests_of(criterion: Criterion) -> list[EvidenceRequest]:
     return list(db.session.scalars(sa.select(EvidenceRequest).where(EvidenceRequest.criterion_id == criterion.id)
                                    .order_by(EvidenceRequest.id)))
@@ -60,7 +98,9 @@ def answer_files(request: EvidenceRequest) -> list[EvidenceFile]:
 @dataclass(frozen=True)
 class GridCell:
     number: int
+    title: str
     owner: str
+    evidence: int  # the current round's files not withdrawn
     status: AssessmentStatus | None
     kind: AssessmentKind | None
     url: str
@@ -83,13 +123,13 @@ class Grid:
 
 def readiness_grid(release: Release) -> Grid:
     """One cell per criterion with its latest status, and the count per status."""
-    latest = latest_assessments(release)
+    rows = grid_rows(release)
     cells = []
     for criterion in release.criteria:
-        assessment = latest.get(criterion.id)
-        cells.append(GridCell(criterion.number, criterion.owner_role.label,
-                              assessment.status if assessment else None, assessment.kind if assessment else None,
-                              evidence_services.criterion_path(criterion)))
+        files, assessment = rows.get(criterion.id, (0, None))
+        cells.append(GridCell(criterion.number, criterion.short_title, criterion.owner_role.label,
+                              files, assessment.status if assessment else None,
+                              assessment.kind if assessment else None, evidence_services.criterion_path(criterion)))
     tally = Counter(cell.label for cell in cells)
     order = [s.label for s in AssessmentStatus] + ["Not assessed"]
     return Grid(release, cells, [(label, tally[label]) for label in order])

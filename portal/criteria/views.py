@@ -53,6 +53,7 @@ def evidence_context(criterion, upload_form=None, statement_form=None, errors=No
         "statement_form": statement_form or StatementForm(formdata=None, text=statement.text if statement else ""),
         "withdraw_form": WithdrawForm(formdata=None), "upload_errors": errors,
         "max_upload_mb": evidence_services.max_upload_mb(),
+        "checklist": services.owner_checklist(facts, criterion, current_user),
     }
 
 

@@ -295,6 +295,16 @@ class Criterion(db.Model):
 
     release: so.Mapped[Release] = so.relationship(back_populates="criteria")
 
+    SHORT_TITLE_WORDS = 8
+
+    @property
+    def short_title(self) -> str:
+        """The criterion's first words, for a tile ("The DCC has brought to readiness all the new…"): the RID
+        gives its criteria no titles, so the portal shows the beginning of the text."""
+        words = self.text.split(".")[0].split()
+        short = " ".join(words[:self.SHORT_TITLE_WORDS]).rstrip(",;:")
+        return short + ("…" if len(words) > self.SHORT_TITLE_WORDS else "")
+
 
 class GlossaryTerm(db.Model):
     __tablename__ = "glossary_term"
