@@ -41,6 +41,28 @@ def browser_type_launch_args(browser_type_launch_args):
     return opts
 
 
+CSP_WATCH = ("window.__csp = []; document.addEventListener('securitypolicyviolation', "
+             "e => window.__csp.push([e.violatedDirective, e.blockedURI, e.sample]))")
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(request):
+    """Every browser test fails if its last page saw a Content Security Policy violation (an inline style that
+    a swap brought in, a script from elsewhere)."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    page.add_init_script(CSP_WATCH)
+    yield
+    if not page.is_closed():
+        try:
+            violations = page.evaluate("window.__csp || []")
+        except Exception:  # noqa: BLE001 - a page mid-navigation or a download; nothing to read
+            return
+        assert violations == [], violations
+
+
 @pytest.fixture
 def live_server(app):
     """The portal with the demo release and users, served on 127.0.0.1 in a thread."""
