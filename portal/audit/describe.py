@@ -62,6 +62,7 @@ FIELD_NAMES = {
     "request_id": "Request", "moved_to_id": "Moved to release", "sha256": "SHA-256", "rid_version": "RID version",
     "milestones_moved": "Milestones moved", "reopened": "Criteria reopened", "revision_reason": "Reason for revising",
     "replaced_earlier_link": "Replaced an earlier link", "is_admin": "Administrator", "is_chair": "Chair",
+    "alternate_only": "Panel alternate only",
     "stored_as": "Stored as", "action": "Step", "source_chain_head": "Source chain head", "exported_at": "Exported",
 }
 # Which values a field holds: its code is shown by its label.

@@ -47,6 +47,10 @@ class UserForm(PortalForm):
                       validators=[InputRequired("Select a role")])
     is_admin = BooleanField("Portal administrator (SECAS only)", widget=GovCheckboxInput())
     is_chair = BooleanField("Chair of their group (OpsG or Panel)", widget=GovCheckboxInput())
+    alternate_only = BooleanField(
+        "Panel alternate only, not a Panel member", widget=GovCheckboxInput(),
+        description="They vote only when a Panel member appoints them, instead of that member, and are not "
+                    "counted among the members who may vote")
     submit = SubmitField("Save", widget=SubmitButton())
 
 

@@ -83,11 +83,11 @@ def _minutes(minutes: int) -> str:
 # --- Invitations ---------------------------------------------------------------------------------------------
 
 def invite_user(actor: User, *, email: str, name: str, organisation: str, role: Role, is_admin: bool = False,
-                is_chair: bool = False) -> User:
+                is_chair: bool = False, alternate_only: bool = False) -> User:
     """Add an account with no usable password and email its holder a link to choose one."""
     user, _ = services.create_user(actor, email=email, name=name, organisation=organisation, role=role,
                                    password=secrets.token_urlsafe(32), is_admin=is_admin, is_chair=is_chair,
-                                   must_change_password=True)
+                                   alternate_only=alternate_only, must_change_password=True)
     send_invitation(actor, user)
     return user
 

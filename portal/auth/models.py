@@ -23,6 +23,9 @@ class User(UserMixin, db.Model):
     role: so.Mapped[Role] = so.mapped_column(sa.Enum(Role, native_enum=False, length=20, validate_strings=True))
     is_admin: so.Mapped[bool] = so.mapped_column(default=False)
     is_chair: so.Mapped[bool] = so.mapped_column(default=False)
+    # A Panel user who is not a Panel member: they vote only as an alternate appointed by a member, instead of
+    # that member, and never hold a seat of their own.
+    alternate_only: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     active: so.Mapped[bool] = so.mapped_column(default=True)
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(200))
     must_change_password: so.Mapped[bool] = so.mapped_column(default=True)

@@ -69,21 +69,30 @@ def normalise_email(email: str) -> str:
 def _user_state(user: User) -> dict:
     return {"email": user.email, "name": user.name, "organisation": user.organisation,
             "role": str(user.role), "is_admin": user.is_admin, "is_chair": user.is_chair,
-            "active": user.active}
+            "alternate_only": user.alternate_only, "active": user.active}
+
+
+def _check_account(role: Role, is_admin: bool, is_chair: bool, alternate_only: bool) -> None:
+    if is_admin and role != Role.SECAS:
+        raise Invalid("Only SECAS users can be administrators.")
+    if alternate_only and role != Role.PANEL:
+        raise Invalid("Only SEC Panel users can be Panel alternates.")
+    if alternate_only and is_chair:
+        raise Invalid("A Panel alternate cannot chair the Panel: the chair is a Panel member.")
 
 
 def create_user(actor: User | None, *, email: str, name: str, organisation: str, role: Role,
                 password: str | None = None, is_admin: bool = False, is_chair: bool = False,
-                must_change_password: bool = True) -> tuple[User, str]:
+                alternate_only: bool = False, must_change_password: bool = True) -> tuple[User, str]:
     """Create an account; returns it with its first password (generated when none is given)."""
     email = normalise_email(email)
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
         raise Invalid(f"An account with the email {email} already exists.")
-    if is_admin and role != Role.SECAS:
-        raise Invalid("Only SECAS users can be administrators.")
+    _check_account(role, is_admin, is_chair, alternate_only)
     password = password or secrets.token_urlsafe(12)
     user = User(email=email, name=name.strip(), organisation=organisation.strip(), role=role,
-                is_admin=is_admin, is_chair=is_chair, password_hash=hash_password(password),
+                is_admin=is_admin, is_chair=is_chair, alternate_only=alternate_only,
+                password_hash=hash_password(password),
                 must_change_password=must_change_password)
     db.session.add(user)
     db.session.flush()
@@ -93,14 +102,13 @@ def create_user(actor: User | None, *, email: str, name: str, organisation: str,
 
 
 def update_user(actor: User, user: User, *, name: str, organisation: str, role: Role,
-                is_admin: bool, is_chair: bool, active: bool) -> User:
-    if is_admin and role != Role.SECAS:
-        raise Invalid("Only SECAS users can be administrators.")
+                is_admin: bool, is_chair: bool, active: bool, alternate_only: bool = False) -> User:
+    _check_account(role, is_admin, is_chair, alternate_only)
     if user.id == actor.id and (not active or not is_admin):
         raise Conflict("You cannot remove your own administrator access or deactivate yourself.")
     before = _user_state(user)
     user.name, user.organisation, user.role = name.strip(), organisation.strip(), role
-    user.is_admin, user.is_chair, user.active = is_admin, is_chair, active
+    user.is_admin, user.is_chair, user.alternate_only, user.active = is_admin, is_chair, alternate_only, active
     after = _user_state(user)
     if before["active"] and not active:
         end_sessions(user)

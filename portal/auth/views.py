@@ -129,7 +129,8 @@ def new_user():
             user = links.invite_user(
                 current_user, email=form.email.data, name=form.name.data,
                 organisation=form.organisation.data, role=Role(form.role.data),
-                is_admin=form.is_admin.data, is_chair=form.is_chair.data)
+                is_admin=form.is_admin.data, is_chair=form.is_chair.data,
+                alternate_only=form.alternate_only.data)
             state = links.invitation_state(user)
         except PortalError as err:
             db.session.rollback()
@@ -156,7 +157,7 @@ def edit_user(user_id: int):
             services.update_user(current_user, user, name=form.name.data,
                                  organisation=form.organisation.data, role=Role(form.role.data),
                                  is_admin=form.is_admin.data, is_chair=form.is_chair.data,
-                                 active=form.active.data)
+                                 alternate_only=form.alternate_only.data, active=form.active.data)
         except PortalError as err:
             db.session.rollback()
             problem = err.message

@@ -182,7 +182,9 @@ def open_vote(actor, release: Release, *, closes_at: dt.datetime | None = None) 
     require("open_vote", release, actor)
     if closes_at is not None and as_utc(closes_at) <= utcnow():
         raise Invalid("The closing time must be in the future.")
-    members = list(db.session.scalars(sa.select(User).where(User.role == Role.PANEL, User.active)
+    # The Panel's members: a Panel alternate votes only from a member's seat, never holds one.
+    members = list(db.session.scalars(sa.select(User).where(User.role == Role.PANEL, User.active,
+                                                            sa.not_(User.alternate_only))
                                       .order_by(User.name)))
     vote = Vote(release_id=release.id, round=release.round, chair_id=actor.id, closes_at=closes_at)
     insert_once(vote, "The vote has just been opened by someone else.")
