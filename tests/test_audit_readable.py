@@ -83,3 +83,25 @@ def test_the_kind_filter_names_each_kind_in_words(app, users, decided_release):
 ])
 def test_values_read_as_words(key, value, shown):
     assert field_value(key, value, {7: "Ada Member"}) == shown
+
+
+def _event(action: str, summary: str, after: dict | None = None):
+    from types import SimpleNamespace
+    return SimpleNamespace(action=action, summary=summary, actor_id=1, actor_name="Priya Chandra",
+                           details={"after": after or {}, "before": {}})
+
+
+@pytest.mark.parametrize("action, summary, after, shown", [
+    ("rid.baselined", "RID baselined at the Panel meeting on 14 August 2020, minute PANEL_84_1408", {},
+     "Priya Chandra (SEC Panel) baselined the RID at the Panel meeting on 14 August 2020, minute PANEL_84_1408."),
+    ("condition.met", "Condition 2 marked met by DCC", {"file": "plan.pdf"},
+     "Priya Chandra (SEC Panel) marked condition 2 as met, with the file plan.pdf."),
+    ("condition.accepted", "Condition 2 accepted by OpsG", {},
+     "Priya Chandra (SEC Panel) accepted condition 2 as met."),
+    ("condition.waived", "Condition 1 waived by the Panel", {"reason": "Covered by the DCC's plan"},
+     "Priya Chandra (SEC Panel) waived condition 1: Covered by the DCC's plan."),
+])
+def test_the_steps_added_since_read_as_sentences(action, summary, after, shown):
+    from portal.audit.describe import EVENT_NAMES, sentence
+    assert sentence(_event(action, summary, after), "SEC Panel", {}) == shown
+    assert action in EVENT_NAMES

@@ -46,6 +46,10 @@ EVENT_NAMES = {
     "notifications.read": "Notifications read", "notifications.preferences_changed": "Notification settings",
     "reminder.sent": "Reminder sent", "calendar.link_created": "Calendar link made",
     "calendar.link_revoked": "Calendar link revoked",
+    "rid.baselined": "RID baselined", "condition.met": "Condition met", "condition.accepted": "Condition accepted",
+    "condition.waived": "Condition waived", "reminder.vote_closing": "Vote reminder",
+    "user.invitation_sent": "Invitation sent", "user.invitation_resent": "Invitation resent",
+    "user.invitation_revoked": "Invitation revoked", "user.invitation_accepted": "Invitation accepted",
 }
 
 
@@ -152,6 +156,16 @@ def _criterion(event) -> str:
     return f"criterion {found.group(1)}" if found else "a criterion"
 
 
+def _condition(event) -> str:
+    found = re.search(r"condition (\d+)", event.summary, re.I)
+    return f"condition {found.group(1)}" if found else "a condition"
+
+
+def _with_file(event) -> str:
+    name = _after(event).get("file")
+    return f", with the file {name}" if name else ""
+
+
 def _status(event) -> str:
     return _label("status", str(_after(event).get("status", ""))) or "?"
 
@@ -194,6 +208,11 @@ PHRASES: dict[str, Phrase] = {
     "vote.ballot_cast": lambda e, n: "cast a ballot" + _for(e),
     "vote.ballot_changed": lambda e, n: "changed a ballot" + _for(e),
     "reminder.sent": lambda e, n: f"sent a reminder: {e.summary}",
+    "reminder.vote_closing": lambda e, n: f"{e.summary[0].lower()}{e.summary[1:]}",
+    "rid.baselined": lambda e, n: "baselined the RID" + e.summary.split("RID baselined", 1)[-1],
+    "condition.met": lambda e, n: f"marked {_condition(e)} as met" + _with_file(e),
+    "condition.accepted": lambda e, n: f"accepted {_condition(e)} as met",
+    "condition.waived": lambda e, n: f"waived {_condition(e)}: {_after(e).get('reason') or 'no reason given'}",
 }
 SUFFIXED = re.compile(r"^(?P<what>.+) (?P<verb>changed|added|removed)$")
 PAST = re.compile(r"^(?:[A-Z][a-z]+ed|Wrote|Made|Sent|Cast|Set|Took|Gave|Withdrew|Undid)\b")
