@@ -44,6 +44,9 @@ class Signature(db.Model):
 class WrongPassword(Invalid):
     """The password typed to sign did not match; the form shows it on its password field."""
 
+    def __init__(self, message: str, field: str | None = "password"):
+        super().__init__(message, field)
+
 
 class SigningLocked(WrongPassword):
     """Too many wrong passwords (at signing or at sign-in): the sign-in throttle refuses even the right one."""

@@ -31,13 +31,15 @@ def criterion_path(criterion: Criterion) -> str:
 def check_file_name(name: str | None) -> str:
     """Refuse (never silently rewrite) a name with path parts or control characters."""
     if not name or not name.strip():
-        raise Invalid("The file has no name. Choose the file again.")
+        raise Invalid("The file has no name. Choose the file again.", field="file")
     if "/" in name or "\\" in name or name in (".", ".."):
-        raise Invalid("The file name must not contain folder names or slashes. Rename the file and try again.")
+        raise Invalid("The file name must not contain folder names or slashes. Rename the file and try again.",
+                      field="file")
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
-        raise Invalid("The file name contains control characters. Rename the file and try again.")
+        raise Invalid("The file name contains control characters. Rename the file and try again.", field="file")
     if len(name) > MAX_NAME_LENGTH:
-        raise Invalid(f"The file name must be {MAX_NAME_LENGTH} characters or fewer. Rename the file and try again.")
+        raise Invalid(f"The file name must be {MAX_NAME_LENGTH} characters or fewer. Rename the file and try again.",
+                      field="file")
     return name.strip()
 
 
@@ -86,17 +88,18 @@ def upload_evidence(actor, criterion: Criterion, staged: storage.HashingTempFile
     name = check_file_name(file_name)
     description = (description or "").strip()
     if not description:
-        raise Invalid("Enter a description of the file.")
+        raise Invalid("Enter a description of the file.", field="description")
     if staged.size == 0:
-        raise Invalid("The selected file is empty.")
+        raise Invalid("The selected file is empty.", field="file")
     filetype = filetypes.detect(staged, staged.size, name)
     if filetype is None:
-        raise Invalid(f"The file is not a type the portal accepts. Upload {filetypes.ACCEPTED_LABEL}.")
+        raise Invalid(f"The file is not a type the portal accepts. Upload {filetypes.ACCEPTED_LABEL}.",
+                      field="file")
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension not in filetype.extensions:
         ending = f"ends '.{extension}'" if extension else "has no extension"
         raise Invalid(f"The file's content is {filetype.label} but its name {ending}. "
-                      f"Rename it to end '.{filetype.extensions[0]}' and upload it again.")
+                      f"Rename it to end '.{filetype.extensions[0]}' and upload it again.", field="file")
     if replaces is not None and replaces.criterion_id != criterion.id:
         raise Conflict("That file has already been withdrawn or replaced. Reload the page to see the current files.")
     duplicate = db.session.scalar(sa.select(EvidenceFile).where(

@@ -49,13 +49,13 @@ def record_recommendation(actor, release: Release, *, kind: RecommendationKind,
     conditions = [(Role(owner), text.strip()) for owner, text in conditions if text.strip()]
     reasons = reasons.strip()
     if any(owner not in CONDITION_OWNERS for owner, _ in conditions):
-        raise Invalid("A condition's owner must be the DCC or SECAS.")
+        raise Invalid("A condition's owner must be the DCC or SECAS.", field="conditions")
     if kind == RecommendationKind.WITH_CONDITIONS and not conditions:
-        raise Invalid("List the conditions, one on each line, under the DCC or SECAS.")
+        raise Invalid("List the conditions, one on each line, under the DCC or SECAS.", field="conditions")
     if kind != RecommendationKind.WITH_CONDITIONS:
         conditions = []
     if not reasons:
-        raise Invalid("Enter the reasons for the recommendation.")
+        raise Invalid("Enter the reasons for the recommendation.", field="reasons")
     signature = sign(actor, password, f"recommended: {kind.label}",
                      {"release": release.code, "round": release.round, "recommendation": str(kind),
                       "conditions": [{"owner": str(owner), "text": text} for owner, text in conditions],
@@ -112,15 +112,15 @@ def mark_condition_met(actor, release: Release, condition: Condition, *, stateme
     require("mark_condition_met", release, actor, condition)
     statement = (statement or "").strip()
     if not statement:
-        raise Invalid("Enter a statement of how the condition has been met.")
+        raise Invalid("Enter a statement of how the condition has been met.", field="statement")
     file_fields: dict = {}
     if staged is not None:
         name = check_file_name(file_name)
         if staged.size == 0:
-            raise Invalid("The selected file is empty.")
+            raise Invalid("The selected file is empty.", field="file")
         filetype = filetypes.detect(staged, staged.size, name)
         if filetype is None:
-            raise Invalid(f"The file is not a type the portal accepts. Upload {filetypes.ACCEPTED_LABEL}.")
+            raise Invalid(f"The file is not a type the portal accepts. Upload {filetypes.ACCEPTED_LABEL}.", field="file")
         staged.store()
         file_fields = {"file_sha256": staged.sha256, "file_name": name, "file_size": staged.size,
                        "file_type": filetype.mime}
@@ -321,7 +321,7 @@ def record_decision(actor, release: Release, *, reasons: str, password: str) -> 
     vote = facts.vote
     reasons = reasons.strip()
     if not reasons:
-        raise Invalid("Enter the Panel's reasons for the decision.")
+        raise Invalid("Enter the Panel's reasons for the decision.", field="reasons")
     outcome = Outcome(vote.outcome)
     rid = release.current_rid  # the RID version the Panel decided on
     signature = sign(actor, password, f"recorded the Panel decision: {outcome.label}",
@@ -360,7 +360,7 @@ def confirm_go_live(actor, release: Release, kind: ConfirmationKind, *, password
     decision = facts.decision
     sec_version = sec_version.strip() if kind == ConfirmationKind.SEC_IMPLEMENTED else ""
     if kind == ConfirmationKind.SEC_IMPLEMENTED and not sec_version:
-        raise Invalid("Enter the new SEC version, for example SEC v40.0.")
+        raise Invalid("Enter the new SEC version, for example SEC v40.0.", field="sec_version")
     meaning = {ConfirmationKind.READINESS: f"confirmed ready to implement on {uk_date(release.planned_go_live)}",
                ConfirmationKind.SEC_IMPLEMENTED: f"confirmed the SEC changes implemented as {sec_version}",
                ConfirmationKind.DEPLOYMENT: "confirmed the DCC deployment"}[kind]

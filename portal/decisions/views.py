@@ -29,9 +29,10 @@ def _done(endpoint: str, code: str):
     return redirect(url_for(endpoint, code=code), 303)
 
 
-def _problem(err: Invalid, field_id: str) -> list[dict]:
+def _problem(err: Invalid, field_id: str, suffix: str = "") -> list[dict]:
+    """The error summary's one entry, linked to the field the service named (else `field_id`)."""
     db.session.rollback()
-    return [{"text": err.message, "href": f"#{field_id}"}]
+    return [{"text": err.message, "href": f"#{err.field or field_id}{suffix}"}]
 
 
 @bp.get("/releases/<code>/decision")
@@ -58,9 +59,7 @@ def recommendation(code: str):
                                            conditions=conditions,
                                            reasons=form.reasons.data, password=form.password.data)
         except Invalid as err:
-            field_id = ("password" if "password" in err.message else
-                        "conditions" if "condition" in err.message else "reasons")
-            problem = _problem(err, field_id)
+            problem = _problem(err, "reasons")
         else:
             db.session.commit()
             return _done("decisions.decision", code)
@@ -134,8 +133,7 @@ def mark_condition_met(code: str, number: int):
                                     staged=staged, file_name=upload.filename if staged else None)
     except Invalid as err:
         return _conditions_region(release, 422, number=number, met_form=form,
-                                  problem=_problem(err, f"file-{number}" if "file" in err.message
-                                                   else f"statement-{number}"))
+                                  problem=_problem(err, "statement", f"-{number}"))
     db.session.commit()
     return _condition_done(release, f"Condition {number} marked as met. OpsG will review it.")
 
@@ -277,7 +275,7 @@ def cast_vote(code: str):
                            comment=form.comment.data or "", password=form.password.data)
     except Invalid as err:
         return _vote_page(release, 422, ballot_form=form, ballot_seat=seat, template=template,
-                          problem=_problem(err, f"password-{seat}"))
+                          problem=_problem(err, "password", f"-{seat}"))
     db.session.commit()
     if htmx:
         response = make_response(_vote_page(release, template=template))
@@ -426,7 +424,7 @@ def go_live(code: str):
                                      password=form.password.data, sec_version=form.sec_version.data or "",
                                      note=form.note.data or "")
         except Invalid as err:
-            problem = _problem(err, "password" if "password" in err.message else "sec_version")
+            problem = _problem(err, "sec_version")
         else:
             db.session.commit()
             return _done("decisions.decision", code)

@@ -168,11 +168,11 @@ def baseline_rid(actor, release: Release, *, meeting_on: dt.date, minute_ref: st
     require("baseline", release, actor)
     minute_ref = (minute_ref or "").strip()
     if not minute_ref:
-        raise Invalid("Enter the minute reference")
+        raise Invalid("Enter the minute reference", field="minute_ref")
     if meeting_on is None:
-        raise Invalid("Enter the date of the Panel meeting")
+        raise Invalid("Enter the date of the Panel meeting", field="meeting_on-day")
     if meeting_on > today():
-        raise Invalid("The date of the Panel meeting must be today or in the past")
+        raise Invalid("The date of the Panel meeting must be today or in the past", field="meeting_on-day")
     move_stage(release, "baseline", Stage.EVIDENCE, actor)
     version = add_rid_version(actor, release, BASELINE_NOTE, major=True, baseline=True)
     version.panel_meeting_on, version.panel_minute_ref = meeting_on, minute_ref

@@ -93,7 +93,7 @@ def baseline(code: str):
                                             minute_ref=form.minute_ref.data)
         except Invalid as err:
             db.session.rollback()
-            problem = [{"text": err.message, "href": "#minute_ref" if "minute" in err.message else "#meeting_on-day"}]
+            problem = [{"text": err.message, "href": f"#{err.field or 'minute_ref'}"}]
         else:
             db.session.commit()
             flash(f"RID version {version.number} is the baseline. The release is now at '{release.stage.label}'.",
