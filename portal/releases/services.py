@@ -33,7 +33,7 @@ def rid_snapshot(release: Release) -> dict[str, Any]:
                    "cutoff_date": e.cutoff_date.isoformat() if e.cutoff_date else None,
                    "summary": e.summary, "moved_to": e.moved_to.code if e.moved_to else None}
                   for e in release.scope],
-        "change_requests": [{"reference": c.reference, "title": c.title} for c in release.change_requests],
+        "change_requests": [{"id": c.id, "reference": c.reference, "title": c.title} for c in release.change_requests],
         # The matrices' columns and rows, so a snapshot shows its matrices without the live tables.
         "participant_groups": [{"id": g.id, "name": g.name} for g in db.session.scalars(
             sa.select(ParticipantGroup).order_by(ParticipantGroup.position, ParticipantGroup.id))],
@@ -43,16 +43,17 @@ def rid_snapshot(release: Release) -> dict[str, Any]:
         "impact_summaries": [{"id": s.id, "kind": s.kind, "subject": s.subject, "text": s.text}
                              for s in release.impact_summaries],
         "document_impacts": sorted([d.mp_id, d.document_id] for d in release.document_impacts),
-        "other_code_impacts": [{"code": o.code, "description": o.description} for o in release.other_code_impacts],
+        "other_code_impacts": [{"id": o.id, "code": o.code, "description": o.description}
+                               for o in release.other_code_impacts],
         "milestones": [{"id": m.id, "kind": str(m.kind), "due_on": m.due_on.isoformat(), "event": m.event,
                         "notes": m.notes, "acting_role": str(m.acting_role)} for m in release.milestones],
-        "test_phases": [{"phase": t.phase, "name": t.name, "applies": t.applies, "reason": t.reason}
+        "test_phases": [{"id": t.id, "phase": t.phase, "name": t.name, "applies": t.applies, "reason": t.reason}
                         for t in release.test_phases],
         "cost_items": [{"id": c.id, "party": c.party, "description": c.description, "amount_pence": c.amount_pence,
-                        "already_budgeted": c.already_budgeted} for c in release.cost_items],
+                        "already_budgeted": c.already_budgeted, "qualifier": c.qualifier} for c in release.cost_items],
         "criteria": [{"id": c.id, "number": c.number, "text": c.text, "owner_role": str(c.owner_role)}
                      for c in release.criteria],
-        "glossary": [{"acronym": g.acronym, "term": g.term} for g in release.glossary],
+        "glossary": [{"id": g.id, "acronym": g.acronym, "term": g.term} for g in release.glossary],
     }
 
 
