@@ -201,9 +201,10 @@ def test_costs_in_pence_and_their_totals(demo, app):
                                                               ("SECAS", 300000)]
         ids = [c.id for c in costs]
     html, text = demo["html"], demo["text"]
-    assert row_cells(html, f"cost-{ids[0]}")[2] == "£340,000"
-    assert row_cells(html, f"cost-{ids[1]}")[2] == "£1,200"
-    assert row_cells(html, f"cost-{ids[2]}")[2] == "£3,000"
+    # The RID's "estimated to be £340,000" and "around £1,200" / "around £3,000" (CostItem.qualifier).
+    assert row_cells(html, f"cost-{ids[0]}")[2] == "Estimated £340,000"
+    assert row_cells(html, f"cost-{ids[1]}")[2] == "Around £1,200"
+    assert row_cells(html, f"cost-{ids[2]}")[2] == "Around £3,000"
     assert "DCC total £340,000" in text
     assert "SECAS total £4,200" in text
     assert "Total £344,200" in text
