@@ -343,7 +343,7 @@ def test_the_demo_costs_read_as_the_rid_words_them(secas, app):
 def test_a_cost_is_added_with_its_qualifier_and_removed(secas, app):
     response = secas.post_form(f"{BASE}/costs/new", {"party": "SECAS", "description": "Extra testing",
                                                      "amount_pence": "1,500.50", "qualifier": "around",
-                                                     "already_budgeted": "yes"}, htmx=True)
+                                                     "budgeted": "yes"}, htmx=True)
     assert response.status_code == 200
     item = one(app, CostItem, description="Extra testing")
     assert (item.amount_pence, item.qualifier, item.already_budgeted) == (150050, "around", True)
@@ -352,7 +352,7 @@ def test_a_cost_is_added_with_its_qualifier_and_removed(secas, app):
     assert "Total £3,457,005.50".replace("3,457,005.50", f"{(34420000 + 150050) / 100:,.2f}") in \
         page_text(response.get_data(as_text=True))
     response = secas.post_form(f"{BASE}/costs/new", {"party": "SECAS", "description": "x", "amount_pence": "-1",
-                                                     "qualifier": "roughly", "already_budgeted": "no"})
+                                                     "qualifier": "roughly", "budgeted": "no"})
     assert response.status_code == 422
     assert secas.post_form(f"{BASE}/costs/{item.id}/remove", {}).status_code == 303
     assert one(app, CostItem, id=item.id) is None and actions(app)[-1] == "rid.cost_removed"
@@ -429,3 +429,47 @@ def test_a_live_release_cannot_be_written(client, users, make_release, app):
     client.login(users["secas"])
     assert client.post_form(f"{BASE}/glossary/new", {"acronym": "X", "term": "Y"}).status_code == 409
     assert count(app, GlossaryTerm, acronym="X") == 0
+
+
+def test_an_existing_costs_qualifier_and_budgeting_change(secas, app):
+    item = one(app, CostItem, party="DCC")
+    form = secas.get(f"{BASE}/costs/{item.id}/edit").get_data(as_text=True)
+    assert 'value="estimated" checked' in form and 'value="no" checked' in form
+    response = secas.post_form(f"{BASE}/costs/{item.id}/edit", {
+        "party": "DCC", "description": item.description, "amount_pence": "340,000", "qualifier": "fixed",
+        "budgeted": "yes"}, htmx=True)
+    assert response.status_code == 200
+    assert row_cells(response.get_data(as_text=True), f"cost-{item.id}")[2:4] == ["£340,000", "Yes"]
+    stored = one(app, CostItem, id=item.id)
+    assert (stored.qualifier, stored.already_budgeted) == ("fixed", True)
+    response = secas.post_form(f"{BASE}/costs/{item.id}/edit", {
+        "party": "DCC", "description": item.description, "amount_pence": "340,000", "qualifier": "guess"})
+    assert response.status_code == 422 and one(app, CostItem, id=item.id).qualifier == "fixed"
+
+
+def test_a_snapshot_that_stored_a_derived_sentence_shows_it_once(app):
+    from portal.releases.rid_view import rid_view
+
+    snapshot = {"release": {"code": "x", "name": "X", "planned_go_live": "2021-02-25", "notes": {
+        "approved_mps_note": NO_APPROVED, "change_requests_note": NO_CRS, "other_codes_note": "Also the BSC."}},
+        "scope": [], "change_requests": [], "participant_impacts": [], "document_impacts": [],
+        "impact_summaries": [], "other_code_impacts": [], "milestones": [], "test_phases": [], "cost_items": [],
+        "criteria": [], "glossary": []}
+    rid = rid_view(snapshot)
+    assert rid["notes"]["approved_mps_note"] == "" and rid["notes"]["change_requests_note"] == ""
+    assert rid["notes"]["other_codes_note"] == "Also the BSC."  # a narrative of its own stays
+    assert rid["derived"] == {"approved": NO_APPROVED, "change_requests": NO_CRS, "other_codes": NO_OTHER_CODES}
+
+
+def test_once_baselined_moving_asks_for_the_change_note_on_a_page(secas, users, app):
+    baseline(secas, users)
+    mp095 = one(app, ScopeEntry, mp_id=one(app, ModificationProposal, reference="MP095").id)
+    page = secas.get(BASE).get_data(as_text=True)
+    assert f'href="{BASE}/scope/{mp095.id}/move?direction=up"' in page
+    form = secas.get(f"{BASE}/scope/{mp095.id}/move?direction=up").get_data(as_text=True)
+    assert 'value="up" checked' in form and 'name="change_note"' in form
+    assert secas.post_form(f"{BASE}/scope/{mp095.id}/move", {"direction": "up"}).status_code == 422
+    response = secas.post_form(f"{BASE}/scope/{mp095.id}/move", {"direction": "up", "change_note": "Reordered."})
+    assert response.status_code == 303
+    latest = one(app, RidVersion, major=1, minor=1)
+    assert [e["mp"] for e in latest.snapshot["scope"]][:2] == ["MP095", "MP092"]

@@ -6,14 +6,12 @@ from wtforms import RadioField, StringField, SubmitField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Optional, ValidationError
 
 from ..forms import MaxLength, SubmitButton
-from .forms import CostItemForm, DateInRange, RidChangeForm, UkDateField, _required_text
+from .forms import (QUALIFIER_CHOICES, YES_NO, CostItemForm, DateInRange, RidChangeForm, UkDateField,
+                    _required_text)
 from .models import ScopeStatus
 
 ADD_STATUS_CHOICES = [(ScopeStatus.APPROVED.value, "Approved"), (ScopeStatus.TARGETED.value, "Targeted"),
                       (ScopeStatus.WITHDRAWN.value, "Withdrawn")]
-QUALIFIER_CHOICES = [("estimated", "Estimated (“estimated to be £340,000”)"),
-                     ("around", "Approximate (“around £1,200”)"), ("fixed", "Fixed (the amount as it stands)")]
-YES_NO = [("yes", "Yes"), ("no", "No")]
 
 
 class ScopeAddForm(RidChangeForm):
@@ -87,7 +85,7 @@ class TestPhaseForm(RidChangeForm):
 class NewCostItemForm(CostItemForm):
     qualifier = RadioField("How firm is the amount?", widget=GovRadioInput(), choices=QUALIFIER_CHOICES,
                            default="fixed", validators=[InputRequired("Choose how firm the amount is")])
-    already_budgeted = RadioField("Already budgeted?", widget=GovRadioInput(), choices=YES_NO, default="no",
+    budgeted = RadioField("Already budgeted?", widget=GovRadioInput(), choices=YES_NO, default="no",
                                   validators=[InputRequired("Choose whether the cost is already budgeted")])
 
 

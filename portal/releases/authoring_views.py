@@ -118,7 +118,7 @@ ADDERS = [
           lambda r, f: authoring.add_sec_document(current_user, r, **_fields(f, "name", "title", "change_note"))),
     Adder("add_cost_item", "costs/new", forms.NewCostItemForm, "cost", "Add a cost", lambda r, f: authoring.add_cost_item(
         current_user, r, **_fields(f, "party", "description", "amount_pence", "qualifier", "change_note"),
-        already_budgeted=f.already_budgeted.data == "yes")),
+        already_budgeted=f.budgeted.data == "yes")),
 ]
 
 
@@ -153,7 +153,8 @@ class Editor:
 EDITORS = [
     Editor("edit_change_request", "change-requests", "change_requests", forms.ChangeRequestForm, "change_request",
            lambda row: f"Change {row.reference}", lambda r, row, f: authoring.update_change_request(
-               current_user, r, row, **_fields(f, "reference", "title", "change_note"))),
+               current_user, r, row, **_fields(f, "reference", "title", "change_note")),
+           panel="add-change-request"),
     Editor("edit_glossary_term", "glossary", "glossary", forms.GlossaryForm, "glossary",
            lambda row: f"Change the glossary entry {row.acronym}", lambda r, row, f: authoring.update_glossary_term(
                current_user, r, row, **_fields(f, "acronym", "term", "change_note")), panel="add-glossary"),

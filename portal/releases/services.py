@@ -251,13 +251,19 @@ def update_criterion(actor, release: Release, criterion: Criterion, *, text: str
 
 
 def update_cost_item(actor, release: Release, item: CostItem, *, party: str, description: str, amount_pence: int,
+                     qualifier: str | None = None, already_budgeted: bool | None = None,
                      change_note: str | None = None) -> bool:
-    """Change a cost item's party, description or amount."""
+    """Change a cost item's party, description or amount (and, when given, its qualifier and budgeting)."""
     if amount_pence < 0:
         raise Invalid("A cost cannot be negative.")
-    return _change_row(actor, release, item, {
-        "party": party, "description": description.strip(), "amount_pence": amount_pence,
-    }, change_note, "rid.cost_changed", f"{item.party} cost")
+    if qualifier is not None and qualifier not in ("estimated", "around", "fixed"):
+        raise Invalid("Choose how firm the amount is.")
+    changes = {"party": party, "description": description.strip(), "amount_pence": amount_pence}
+    if qualifier is not None:
+        changes["qualifier"] = qualifier
+    if already_budgeted is not None:
+        changes["already_budgeted"] = already_budgeted
+    return _change_row(actor, release, item, changes, change_note, "rid.cost_changed", f"{item.party} cost")
 
 
 def update_impact_summary(actor, release: Release, summary: ImpactSummary, *, text: str,

@@ -246,11 +246,13 @@ def add_criterion(code: str):
 def edit_cost_item(code: str, row_id: int):
     release = _load_release(code)
     item = _row_or_404(release.cost_items, row_id)
-    form = forms.CostItemForm(obj=item)
+    form = forms.CostItemForm(obj=item, budgeted="yes" if item.already_budgeted else "no")
 
     def save(f):
         services.update_cost_item(current_user, release, item, party=f.party.data, description=f.description.data,
-                                  amount_pence=f.amount_pence.data, change_note=f.change_note.data)
+                                  amount_pence=f.amount_pence.data, qualifier=f.qualifier.data or None,
+                                  already_budgeted={"yes": True, "no": False}.get(f.budgeted.data),
+                                  change_note=f.change_note.data)
     return _edit_rid(release, form, "cost", row_id, save, f"Change the {item.party} cost")
 
 
