@@ -473,3 +473,25 @@ def test_once_baselined_moving_asks_for_the_change_note_on_a_page(secas, users, 
     assert response.status_code == 303
     latest = one(app, RidVersion, major=1, minor=1)
     assert [e["mp"] for e in latest.snapshot["scope"]][:2] == ["MP095", "MP092"]
+
+
+def test_changing_a_scope_entry_keeps_the_same_rules(secas, app):
+    june_id = june(app)
+    entry = one(app, ScopeEntry, mp_id=one(app, ModificationProposal, reference="MP111").id)
+    url = f"{BASE}/scope/{entry.id}/edit"
+    for htmx in (False, True):
+        response = secas.post_form(url, {"status": "targeted", "cutoff_date": ["1", "3", "2021"],
+                                         "summary": entry.summary, "moved_to_id": ""}, htmx=htmx)
+        assert response.status_code == 422
+        assert "There is a problem" in response.get_data(as_text=True)
+        assert "must be on or before the planned go-live, 25 February 2021" in response.get_data(as_text=True)
+    # Moved to June and targeted there, it cannot be targeted here again.
+    assert secas.post_form(url, {"status": "moved", "cutoff_date": ["", "", ""], "summary": entry.summary,
+                                 "moved_to_id": str(june_id)}).status_code == 303
+    assert secas.post_form("/releases/jun-2021/scope/new", scope_form(
+        reference="MP111", title="", url="", status="targeted", cutoff_date=["1", "6", "2021"])).status_code == 303
+    response = secas.post_form(url, {"status": "targeted", "cutoff_date": ["", "", ""], "summary": entry.summary,
+                                     "moved_to_id": ""})
+    assert response.status_code == 422
+    assert "MP111 is already targeted in the June 2021 SEC Release" in page_text(response.get_data(as_text=True))
+    assert one(app, ScopeEntry, id=entry.id).status == ScopeStatus.MOVED

@@ -229,6 +229,16 @@ def update_scope_entry(actor, release: Release, entry: ScopeEntry, *, status: Sc
         raise Invalid("A modification cannot move to the release it is already in.")
     if status != ScopeStatus.MOVED:
         moved_to = None
+    if cutoff_date is not None and cutoff_date > release.planned_go_live:
+        raise Invalid(f"The decision cut-off date must be on or before the planned go-live, "
+                      f"{uk_date(release.planned_go_live)}", "cutoff_date")
+    in_scope = (ScopeStatus.APPROVED, ScopeStatus.TARGETED)
+    if status in in_scope and entry.status not in in_scope:
+        from .authoring import scope_conflict  # (authoring.py builds on this module)
+        other = scope_conflict(entry.mp, release)
+        if other is not None:
+            raise Invalid(f"{entry.mp.reference} is already {other.status.value} in the {other.release.name}: "
+                          f"move it from there first", "status")
     return _change_row(actor, release, entry, {
         "status": status, "cutoff_date": cutoff_date, "summary": summary.strip(),
         "moved_to_id": moved_to.id if moved_to else None,

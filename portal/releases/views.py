@@ -163,9 +163,17 @@ def _edit_rid(release: Release, form: forms.RidChangeForm, kind: str, row_id: in
     status = 200
     if request.method == "POST":
         if _form_ok(form, release):
-            row_id = save(form) or row_id
-            db.session.commit()
-            return _saved(release.code, kind, row_id)
+            try:
+                row_id = save(form) or row_id
+            except Invalid as err:  # a rule of the service about one field: shown on the form, nothing stored
+                db.session.rollback()
+                field = getattr(form, err.field or "", None)
+                if field is None:
+                    raise
+                field.errors = [*field.errors, err.message]
+            else:
+                db.session.commit()
+                return _saved(release.code, kind, row_id)
         status = 422
     template = "releases/_rid_edit_form.html" if htmx and row_id else "releases/rid_edit.html"
     return render_template(template, release=release, form=form, kind=kind, row_id=row_id, title=title,
