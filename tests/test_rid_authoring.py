@@ -495,3 +495,26 @@ def test_changing_a_scope_entry_keeps_the_same_rules(secas, app):
     assert response.status_code == 422
     assert "MP111 is already targeted in the June 2021 SEC Release" in page_text(response.get_data(as_text=True))
     assert one(app, ScopeEntry, id=entry.id).status == ScopeStatus.MOVED
+
+
+@pytest.mark.parametrize("path, panel", [
+    ("scope/new", "add-scope"), ("change-requests/new", "add-change-request"), ("glossary/new", "add-glossary"),
+    ("other-codes/new", "add-other-code"), ("impact-summaries/new", "add-summary"),
+    ("participant-groups/new", "add-participant-group"), ("sec-documents/new", "add-sec-document"),
+    ("costs/new", "add-cost"), ("narrative/about/edit", "narrative-panel"),
+])
+def test_every_add_form_is_a_fragment_in_place_of_its_link_and_a_page(secas, app, path, panel):
+    url = f"{BASE}/{path}"
+    page = secas.get(BASE).get_data(as_text=True)
+    assert f'id="{panel}"' in page and f'hx-get="{url}"' in page
+    fragment = secas.get(url, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert fragment.get_data(as_text=True).lstrip().startswith(f'<div id="{panel}"')
+    assert "<html" in secas.get(url).get_data(as_text=True)
+    events = len(actions(app))
+    if path.startswith("narrative"):
+        return  # an empty narrative is allowed
+    for htmx in (False, True):
+        response = secas.post_form(url, {}, htmx=htmx)
+        assert response.status_code == 422 and "There is a problem" in response.get_data(as_text=True)
+    assert len(actions(app)) == events

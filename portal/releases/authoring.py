@@ -12,16 +12,19 @@ import sqlalchemy as sa
 
 from ..access import Conflict, Invalid, Role
 from ..audit.services import record_event
+from ..criteria.evidence_models import EvidenceFile, EvidenceStatement
+from ..criteria.models import Assessment, EvidenceRequest
+from ..decisions.models import ReassessmentMark
 from ..extensions import db
+from ..notifications.models import Reminder
 from ..timeutil import uk_date
 from .models import (ChangeRequest, CostItem, Criterion, DocumentImpact, GlossaryTerm, ImpactSummary, Milestone,
                      MilestoneKind, ModificationProposal, OtherCodeImpact, ParticipantGroup, ParticipantImpact,
                      Release, ScopeEntry, ScopeStatus, SecDocument, TestPhase)
-from .services import _change_row, _check_rid_edit, _plain, record_rid_change
+from .services import IN_SCOPE, _change_row, _check_rid_edit, _plain, record_rid_change, scope_conflict
 
 # The statuses a modification can be added to a scope with ("moved" is what an entry becomes later).
 ADDABLE_STATUSES = (ScopeStatus.APPROVED, ScopeStatus.TARGETED, ScopeStatus.WITHDRAWN)
-IN_SCOPE = (ScopeStatus.APPROVED, ScopeStatus.TARGETED)
 
 # The narrative text of each section: the Release column and what the form calls it.
 NARRATIVES = {
@@ -101,14 +104,6 @@ def _required(value: str | None, message: str, field: str) -> str:
 
 
 # --- 1. Scope ----------------------------------------------------------------------------------------
-
-def scope_conflict(mp: ModificationProposal, release: Release) -> ScopeEntry | None:
-    """Another release's scope entry that already has this modification approved or targeted (a modification is
-    implemented in one release only)."""
-    return db.session.scalar(sa.select(ScopeEntry).where(
-        ScopeEntry.mp_id == mp.id, ScopeEntry.release_id != release.id, ScopeEntry.status.in_(IN_SCOPE))
-        .order_by(ScopeEntry.id).limit(1))
-
 
 def check_cutoff(release: Release, status: ScopeStatus, cutoff_date: dt.date | None) -> None:
     if status == ScopeStatus.TARGETED and cutoff_date is None:
@@ -382,10 +377,6 @@ def remove_cost_item(actor, release: Release, row: CostItem, change_note: str | 
 
 def criterion_references(criterion: Criterion) -> tuple[bool, bool]:
     """(has evidence, has other records: assessments, requests, decision marks)."""
-    from ..criteria.evidence_models import EvidenceFile, EvidenceStatement
-    from ..criteria.models import Assessment, EvidenceRequest
-    from ..decisions.models import ReassessmentMark
-
     def any_of(model) -> bool:
         return bool(db.session.scalar(sa.select(sa.func.count()).select_from(model)
                                       .where(model.criterion_id == criterion.id)))
@@ -407,8 +398,6 @@ def remove_criterion(actor, release: Release, criterion: Criterion, change_note:
 
 def remove_milestone(actor, release: Release, milestone: Milestone, change_note: str | None = None) -> None:
     """Remove an 'other event' from the timeline; the workflow's own milestones can only change their date."""
-    from ..notifications.models import Reminder
-
     _check_rid_edit(actor, release, change_note)
     if MilestoneKind(milestone.kind) != MilestoneKind.OTHER:
         raise Conflict(f"'{milestone.event}' is a step of the release's workflow, so it cannot be removed: "

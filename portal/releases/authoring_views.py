@@ -6,7 +6,6 @@ is the 422 form with its error summary; a refusal the rules give (a conflict) is
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
@@ -83,172 +82,205 @@ def add_scope_entry(code: str):
     return _author(release, form, "scope", save, "Add a modification to the scope", "add-scope")
 
 
-# --- Rows added with a form: Change Requests, glossary, other Codes, summaries, matrices, costs -------
-
-@dataclass(frozen=True)
-class Adder:
-    endpoint: str
-    path: str
-    form: type
-    kind: str
-    title: str
-    save: Callable  # (release, form) -> row
-
+# --- Rows added and changed with a form -------------------------------------------------------------
 
 def _fields(f, *names) -> dict:
     return {name: getattr(f, name).data for name in names}
 
 
-ADDERS = [
-    Adder("add_change_request", "change-requests/new", forms.ChangeRequestForm, "change_request",
-          "Add a DCC Change Request", lambda r, f: authoring.add_change_request(
-              current_user, r, **_fields(f, "reference", "title", "change_note"))),
-    Adder("add_glossary_term", "glossary/new", forms.GlossaryForm, "glossary", "Add a glossary entry",
-          lambda r, f: authoring.add_glossary_term(current_user, r, **_fields(f, "acronym", "term", "change_note"))),
-    Adder("add_other_code_impact", "other-codes/new", forms.OtherCodeForm, "other_code",
-          "Add an impact on another Code", lambda r, f: authoring.add_other_code_impact(
-              current_user, r, **_fields(f, "code", "description", "change_note"))),
-    Adder("add_impact_summary", "impact-summaries/new", forms.NewImpactSummaryForm, "summary",
-          "Add an impact summary", lambda r, f: authoring.add_impact_summary(
-              current_user, r, **_fields(f, "kind", "subject", "text", "change_note"))),
-    Adder("add_participant_group", "participant-groups/new", forms.ParticipantGroupForm, "participant_group",
-          "Add a participant group", lambda r, f: authoring.add_participant_group(
-              current_user, r, **_fields(f, "name", "change_note"))),
-    Adder("add_sec_document", "sec-documents/new", forms.SecDocumentForm, "sec_document", "Add an SEC document",
-          lambda r, f: authoring.add_sec_document(current_user, r, **_fields(f, "name", "title", "change_note"))),
-    Adder("add_cost_item", "costs/new", forms.NewCostItemForm, "cost", "Add a cost", lambda r, f: authoring.add_cost_item(
-        current_user, r, **_fields(f, "party", "description", "amount_pence", "qualifier", "change_note"),
-        already_budgeted=f.budgeted.data == "yes")),
-]
+def _add(code: str, form, kind: str, title: str, service: Callable, *names: str, **extra):
+    """An "Add" form for one kind of row: `service(actor, release, **fields)`."""
+    release = _load_release(code)
+    return _author(release, form, ANCHORS[kind],
+                   lambda f: service(current_user, release, **_fields(f, *names, "change_note"), **{
+                       k: v(f) for k, v in extra.items()}),
+                   title, f"add-{kind.replace('_', '-')}")
 
 
-def _adder_view(adder: Adder):
-    def view(code: str):
-        release = _load_release(code)
-        return _author(release, adder.form(), ANCHORS[adder.kind], lambda f: adder.save(release, f), adder.title,
-                       f"add-{adder.kind.replace('_', '-')}")
-    view.__name__ = adder.endpoint
-    return roles_required(Role.SECAS)(view)
+def _edit(code: str, rows: str, row_id: int, form_class, kind: str, title: Callable, service: Callable,
+          *names: str, panel: str = "", initial: Callable | None = None, **extra):
+    """A "Change" form for one row: `service(actor, release, row, **fields)`. With htmx it takes the place of
+    `panel` (the section's "Add" link)."""
+    release = _load_release(code)
+    row = _row_or_404(getattr(release, rows), row_id)
+    form = form_class(**initial(row)) if initial else form_class(obj=row)
+    return _author(release, form, ANCHORS[kind],
+                   lambda f: service(current_user, release, row, **_fields(f, *names, "change_note"), **{
+                       k: v(f) for k, v in extra.items()}),
+                   title(row), panel or f"edit-{kind.replace('_', '-')}-{row_id}")
 
 
-for _adder in ADDERS:
-    bp.add_url_rule(f"/releases/<code>/{_adder.path}", _adder.endpoint, _adder_view(_adder), methods=["GET", "POST"])
+@bp.route("/releases/<code>/change-requests/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_change_request(code: str):
+    return _add(code, forms.ChangeRequestForm(), "change_request", "Add a DCC Change Request",
+                authoring.add_change_request, "reference", "title")
 
 
-# --- Rows changed with a form: Change Requests, glossary, other Codes, test phases ------------------
-
-@dataclass(frozen=True)
-class Editor:
-    endpoint: str
-    path: str
-    rows: str  # the release's collection
-    form: type
-    kind: str
-    title: Callable
-    save: Callable  # (release, row, form)
-    panel: str = ""  # with htmx, the form takes the place of this element (the section's "Add" link)
-    initial: Callable | None = None  # row -> the form's values, when the row's own attributes do not fit
+@bp.route("/releases/<code>/change-requests/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_change_request(code: str, row_id: int):
+    return _edit(code, "change_requests", row_id, forms.ChangeRequestForm, "change_request",
+                 lambda row: f"Change {row.reference}", authoring.update_change_request, "reference", "title",
+                 panel="add-change-request")
 
 
-EDITORS = [
-    Editor("edit_change_request", "change-requests", "change_requests", forms.ChangeRequestForm, "change_request",
-           lambda row: f"Change {row.reference}", lambda r, row, f: authoring.update_change_request(
-               current_user, r, row, **_fields(f, "reference", "title", "change_note")),
-           panel="add-change-request"),
-    Editor("edit_glossary_term", "glossary", "glossary", forms.GlossaryForm, "glossary",
-           lambda row: f"Change the glossary entry {row.acronym}", lambda r, row, f: authoring.update_glossary_term(
-               current_user, r, row, **_fields(f, "acronym", "term", "change_note")), panel="add-glossary"),
-    Editor("edit_other_code_impact", "other-codes", "other_code_impacts", forms.OtherCodeForm, "other_code",
-           lambda row: f"Change the impact on {row.code}", lambda r, row, f: authoring.update_other_code_impact(
-               current_user, r, row, **_fields(f, "code", "description", "change_note")), panel="add-other-code"),
-    Editor("edit_test_phase", "test-phases", "test_phases", forms.TestPhaseForm, "test_phase",
-           lambda row: f"Change {row.name} ({row.phase})", lambda r, row, f: authoring.update_test_phase(
-               current_user, r, row, applies=f.applies.data == "yes", reason=f.reason.data or "",
-               change_note=f.change_note.data),
-           panel="edit-test-phase", initial=lambda row: {"applies": "yes" if row.applies else "no", "reason": row.reason}),
-]
+@bp.route("/releases/<code>/glossary/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_glossary_term(code: str):
+    return _add(code, forms.GlossaryForm(), "glossary", "Add a glossary entry", authoring.add_glossary_term,
+                "acronym", "term")
 
 
-def _editor_view(editor: Editor):
-    def view(code: str, row_id: int):
-        release = _load_release(code)
-        row = _row_or_404(getattr(release, editor.rows), row_id)
-        form = editor.form(**editor.initial(row)) if editor.initial else editor.form(obj=row)
-        return _author(release, form, ANCHORS[editor.kind], lambda f: editor.save(release, row, f),
-                       editor.title(row), editor.panel or f"edit-{editor.kind.replace('_', '-')}-{row_id}")
-    view.__name__ = editor.endpoint
-    return roles_required(Role.SECAS)(view)
+@bp.route("/releases/<code>/glossary/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_glossary_term(code: str, row_id: int):
+    return _edit(code, "glossary", row_id, forms.GlossaryForm, "glossary",
+                 lambda row: f"Change the glossary entry {row.acronym}", authoring.update_glossary_term,
+                 "acronym", "term", panel="add-glossary")
 
 
-for _editor in EDITORS:
-    bp.add_url_rule(f"/releases/<code>/{_editor.path}/<int:row_id>/edit", _editor.endpoint, _editor_view(_editor),
-                    methods=["GET", "POST"])
+@bp.route("/releases/<code>/other-codes/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_other_code_impact(code: str):
+    return _add(code, forms.OtherCodeForm(), "other_code", "Add an impact on another Code",
+                authoring.add_other_code_impact, "code", "description")
+
+
+@bp.route("/releases/<code>/other-codes/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_other_code_impact(code: str, row_id: int):
+    return _edit(code, "other_code_impacts", row_id, forms.OtherCodeForm, "other_code",
+                 lambda row: f"Change the impact on {row.code}", authoring.update_other_code_impact,
+                 "code", "description", panel="add-other-code")
+
+
+@bp.route("/releases/<code>/impact-summaries/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_impact_summary(code: str):
+    return _add(code, forms.NewImpactSummaryForm(), "summary", "Add an impact summary",
+                authoring.add_impact_summary, "kind", "subject", "text")
+
+
+@bp.route("/releases/<code>/participant-groups/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_participant_group(code: str):
+    return _add(code, forms.ParticipantGroupForm(), "participant_group", "Add a participant group",
+                authoring.add_participant_group, "name")
+
+
+@bp.route("/releases/<code>/sec-documents/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_sec_document(code: str):
+    return _add(code, forms.SecDocumentForm(), "sec_document", "Add an SEC document", authoring.add_sec_document,
+                "name", "title")
+
+
+@bp.route("/releases/<code>/test-phases/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_test_phase(code: str, row_id: int):
+    return _edit(code, "test_phases", row_id, forms.TestPhaseForm, "test_phase",
+                 lambda row: f"Change {row.name} ({row.phase})", authoring.update_test_phase, "reason",
+                 panel="edit-test-phase", initial=lambda row: {"applies": "yes" if row.applies else "no",
+                                                               "reason": row.reason},
+                 applies=lambda f: f.applies.data == "yes")
+
+
+@bp.route("/releases/<code>/costs/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_cost_item(code: str):
+    return _add(code, forms.NewCostItemForm(), "cost", "Add a cost", authoring.add_cost_item,
+                "party", "description", "amount_pence", "qualifier",
+                already_budgeted=lambda f: f.budgeted.data == "yes")
 
 
 # --- Rows removed and reordered ----------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Remover:
-    endpoint: str
-    path: str
-    rows: str
-    kind: str
-    what: Callable  # row -> words for the title
-    remove: Callable  # (actor, release, row, change_note)
-    move: Callable | None = None  # (actor, release, row, direction, change_note)
+def _remove(code: str, rows: str, row_id: int, kind: str, what: Callable, service: Callable):
+    """Remove one row: a one-click button in a draft; once baselined a page asking for the change note."""
+    release = _load_release(code)
+    row = _row_or_404(getattr(release, rows), row_id)
+    return _author(release, forms.RemoveForm(), ANCHORS[kind],
+                   lambda f: service(current_user, release, row, f.change_note.data),
+                   f"Remove {what(row)}", f"remove-{kind.replace('_', '-')}-{row_id}")
 
 
-REMOVERS = [
-    Remover("remove_scope_entry", "scope", "scope", "scope", lambda r: f"{r.mp.reference} from the scope",
-            authoring.remove_scope_entry, authoring.move_scope_entry),
-    Remover("remove_change_request", "change-requests", "change_requests", "change_request",
-            lambda r: f"the Change Request {r.reference}", authoring.remove_change_request,
-            authoring.move_change_request),
-    Remover("remove_glossary_term", "glossary", "glossary", "glossary", lambda r: f"{r.acronym} from the glossary",
-            authoring.remove_glossary_term),
-    Remover("remove_other_code_impact", "other-codes", "other_code_impacts", "other_code",
-            lambda r: f"the impact on {r.code}", authoring.remove_other_code_impact),
-    Remover("remove_impact_summary", "impact-summaries", "impact_summaries", "summary",
-            lambda r: f"an impact summary for {r.subject}", authoring.remove_impact_summary),
-    Remover("remove_cost_item", "costs", "cost_items", "cost", lambda r: f"the {r.party} cost",
-            authoring.remove_cost_item),
-    Remover("remove_criterion", "criteria", "criteria", "criterion", lambda r: f"criterion {r.number}",
-            authoring.remove_criterion),
-    Remover("remove_milestone", "milestones", "milestones", "milestone", lambda r: f"the milestone '{r.event}'",
-            authoring.remove_milestone),
-]
+def _move(code: str, rows: str, row_id: int, kind: str, what: str, service: Callable):
+    """Move one row up or down (`direction`): as Remove, a button in a draft, a page once baselined."""
+    release = _load_release(code)
+    row = _row_or_404(getattr(release, rows), row_id)
+    form = forms.MoveForm(direction=request.args.get("direction") if request.method == "GET" else None)
+    return _author(release, form, ANCHORS[kind],
+                   lambda f: service(current_user, release, row, f.direction.data, f.change_note.data),
+                   f"Move {what}", f"move-{kind.replace('_', '-')}-{row_id}")
 
 
-def _remover_view(remover: Remover):
-    def view(code: str, row_id: int):
-        release = _load_release(code)
-        row = _row_or_404(getattr(release, remover.rows), row_id)
-        return _author(release, forms.RemoveForm(), ANCHORS[remover.kind],
-                       lambda f: remover.remove(current_user, release, row, f.change_note.data),
-                       f"Remove {remover.what(row)}", f"remove-{remover.kind.replace('_', '-')}-{row_id}")
-    view.__name__ = remover.endpoint
-    return roles_required(Role.SECAS)(view)
+@bp.route("/releases/<code>/scope/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_scope_entry(code: str, row_id: int):
+    return _remove(code, "scope", row_id, "scope", lambda r: f"{r.mp.reference} from the scope",
+                   authoring.remove_scope_entry)
 
 
-def _mover_view(remover: Remover):
-    def view(code: str, row_id: int):
-        release = _load_release(code)
-        row = _row_or_404(getattr(release, remover.rows), row_id)
-        form = forms.MoveForm(direction=request.args.get("direction") if request.method == "GET" else None)
-        return _author(release, form, ANCHORS[remover.kind],
-                       lambda f: remover.move(current_user, release, row, f.direction.data, f.change_note.data),
-                       f"Move {remover.what(row).removesuffix(' from the scope')}",
-                       f"move-{remover.kind.replace('_', '-')}-{row_id}")
-    view.__name__ = remover.endpoint.replace("remove_", "move_")
-    return roles_required(Role.SECAS)(view)
+@bp.route("/releases/<code>/scope/<int:row_id>/move", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_scope_entry(code: str, row_id: int):
+    return _move(code, "scope", row_id, "scope", "a modification in the scope", authoring.move_scope_entry)
 
 
-for _remover in REMOVERS:
-    bp.add_url_rule(f"/releases/<code>/{_remover.path}/<int:row_id>/remove", _remover.endpoint,
-                    _remover_view(_remover), methods=["GET", "POST"])
-    if _remover.move is not None:
-        bp.add_url_rule(f"/releases/<code>/{_remover.path}/<int:row_id>/move",
-                        _remover.endpoint.replace("remove_", "move_"), _mover_view(_remover), methods=["GET", "POST"])
+@bp.route("/releases/<code>/change-requests/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_change_request(code: str, row_id: int):
+    return _remove(code, "change_requests", row_id, "change_request", lambda r: f"the Change Request {r.reference}",
+                   authoring.remove_change_request)
+
+
+@bp.route("/releases/<code>/change-requests/<int:row_id>/move", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_change_request(code: str, row_id: int):
+    return _move(code, "change_requests", row_id, "change_request", "a DCC Change Request",
+                 authoring.move_change_request)
+
+
+@bp.route("/releases/<code>/glossary/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_glossary_term(code: str, row_id: int):
+    return _remove(code, "glossary", row_id, "glossary", lambda r: f"{r.acronym} from the glossary",
+                   authoring.remove_glossary_term)
+
+
+@bp.route("/releases/<code>/other-codes/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_other_code_impact(code: str, row_id: int):
+    return _remove(code, "other_code_impacts", row_id, "other_code", lambda r: f"the impact on {r.code}",
+                   authoring.remove_other_code_impact)
+
+
+@bp.route("/releases/<code>/impact-summaries/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_impact_summary(code: str, row_id: int):
+    return _remove(code, "impact_summaries", row_id, "summary", lambda r: f"an impact summary for {r.subject}",
+                   authoring.remove_impact_summary)
+
+
+@bp.route("/releases/<code>/costs/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_cost_item(code: str, row_id: int):
+    return _remove(code, "cost_items", row_id, "cost", lambda r: f"the {r.party} cost", authoring.remove_cost_item)
+
+
+@bp.route("/releases/<code>/criteria/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_criterion(code: str, row_id: int):
+    return _remove(code, "criteria", row_id, "criterion", lambda r: f"criterion {r.number}",
+                   authoring.remove_criterion)
+
+
+@bp.route("/releases/<code>/milestones/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_milestone(code: str, row_id: int):
+    return _remove(code, "milestones", row_id, "milestone", lambda r: f"the milestone '{r.event}'",
+                   authoring.remove_milestone)
 
 
 # --- 8. The narrative of each section ----------------------------------------------------------------

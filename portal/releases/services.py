@@ -18,6 +18,7 @@ from ..workflow import may, move_stage, require
 from .models import (CostItem, Criterion, DocumentImpact, ImpactSummary, Milestone, MilestoneKind,
                      ParticipantGroup, ParticipantImpact, Release, RidVersion, ScopeEntry, ScopeStatus,
                      SecDocument, Stage)
+from .rid_view import IN_SCOPE
 
 
 def rid_snapshot(release: Release) -> dict[str, Any]:
@@ -219,6 +220,14 @@ def _change_row(actor, release: Release, row, changes: dict[str, Any], change_no
     return True
 
 
+def scope_conflict(mp, release: Release) -> ScopeEntry | None:
+    """Another release's scope entry that already has this modification approved or targeted (a modification is
+    implemented in one release only)."""
+    return db.session.scalar(sa.select(ScopeEntry).where(
+        ScopeEntry.mp_id == mp.id, ScopeEntry.release_id != release.id, ScopeEntry.status.in_(IN_SCOPE))
+        .order_by(ScopeEntry.id).limit(1))
+
+
 def update_scope_entry(actor, release: Release, entry: ScopeEntry, *, status: ScopeStatus,
                        cutoff_date: dt.date | None, summary: str, moved_to: Release | None,
                        change_note: str | None = None) -> bool:
@@ -232,9 +241,7 @@ def update_scope_entry(actor, release: Release, entry: ScopeEntry, *, status: Sc
     if cutoff_date is not None and cutoff_date > release.planned_go_live:
         raise Invalid(f"The decision cut-off date must be on or before the planned go-live, "
                       f"{uk_date(release.planned_go_live)}", "cutoff_date")
-    in_scope = (ScopeStatus.APPROVED, ScopeStatus.TARGETED)
-    if status in in_scope and entry.status not in in_scope:
-        from .authoring import scope_conflict  # (authoring.py builds on this module)
+    if status in IN_SCOPE and entry.status not in IN_SCOPE:
         other = scope_conflict(entry.mp, release)
         if other is not None:
             raise Invalid(f"{entry.mp.reference} is already {other.status.value} in the {other.release.name}: "
