@@ -38,6 +38,7 @@ from .pack.cli import import_pack_command
 from .pack.views import bp as pack_bp
 from .releases.cli import portal_cli
 from .releases.views import bp as releases_bp
+from .releases import authoring_views  # noqa: F401,E402  (its routes are on releases_bp)
 
 log = logging.getLogger("portal")
 

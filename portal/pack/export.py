@@ -97,7 +97,7 @@ def rid_summary(release: Release) -> dict[str, Any]:
         "test_phases": [{"phase": t.phase, "name": t.name, "applies": t.applies, "reason": t.reason}
                         for t in release.test_phases],
         "cost_items": [{"party": c.party, "description": c.description, "amount_pence": c.amount_pence,
-                        "already_budgeted": c.already_budgeted} for c in release.cost_items],
+                        "already_budgeted": c.already_budgeted, "qualifier": c.qualifier} for c in release.cost_items],
         "glossary": [{"acronym": g.acronym, "term": g.term} for g in release.glossary],
     }
 

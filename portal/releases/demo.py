@@ -104,10 +104,12 @@ TEST_PHASES = [
     ("UIT", "User Integration Testing"),
 ]
 
+# party, description, amount in pence, already budgeted, qualifier: the RID's "estimated to be £340,000" and
+# "around £1,200" / "around £3,000".
 COSTS = [
-    ("DCC", "DCC implementation costs, due to the implementation of MP122", 340_000_00, False),
-    ("SECAS", "Two days of effort to update and implement the changes to the SEC", 1_200_00, True),
-    ("SECAS", "Project management of the release (a maximum of five days of effort)", 3_000_00, True),
+    ("DCC", "DCC implementation costs, due to the implementation of MP122", 340_000_00, False, "estimated"),
+    ("SECAS", "Two days of effort to update and implement the changes to the SEC", 1_200_00, True, "around"),
+    ("SECAS", "Project management of the release (a maximum of five days of effort)", 3_000_00, True, "around"),
 ]
 
 CRITERIA = [
@@ -195,17 +197,16 @@ def load_demo_release() -> tuple[Release, bool]:
     release = Release(
         code=RELEASE_CODE, name="February 2021 SEC Release", stage=Stage.DRAFT,
         planned_go_live=D(2021, 2, 25),
+        # "There are no modifications currently approved", "no DCC Change Requests planned" and "No other Codes
+        # are impacted" are not stored: the RID derives them from its empty lists (rid_view.py).
         about=("This document is a Smart Energy Code (SEC) Release Implementation Document (RID). It summarises "
                "the scope of the SEC Release, the impacts it will have, the timeline and testing strategy, the "
                "central costs that will be incurred, and the acceptance criteria for this release. This document "
                "will be updated periodically as the release develops."),
-        approved_mps_note="There are no modifications currently approved for this release.",
         targeted_mps_note="No further modifications are expected to be added.",
-        change_requests_note=("There are no DCC Change Requests planned to be implemented alongside this SEC "
-                              "Release."),
         document_impacts_note="The SEC document impacts for MP111 are still under investigation.",
-        other_codes_note="No other Codes are impacted as a result of this release.",
-        test_strategy_note=(NO_SYSTEM_TESTING + " An element of internal DCC testing on the TOC will be required in order to "
+        test_strategy_note=(NO_SYSTEM_TESTING + " An element of internal DCC testing on the TOC will be required "
+                            "in order to "
                             "implement MP122, but this is not within the Testing Advisory Group’s (TAG) remit "
                             "to monitor."),
         user_testing_note="There are no User testing impacts for this release.",
@@ -246,9 +247,10 @@ def load_demo_release() -> tuple[Release, bool]:
         # The RID gives one sentence for the three phases (the test strategy's note), not a reason per phase.
         db.session.add(TestPhase(release_id=release.id, phase=phase, name=name, applies=False, reason="",
                                  position=position))
-    for position, (party, description, pence, budgeted) in enumerate(COSTS):
+    for position, (party, description, pence, budgeted, qualifier) in enumerate(COSTS):
         db.session.add(CostItem(release_id=release.id, party=party, description=description,
-                                amount_pence=pence, already_budgeted=budgeted, position=position))
+                                amount_pence=pence, already_budgeted=budgeted, qualifier=qualifier,
+                                position=position))
     for number, (role, text) in enumerate(CRITERIA, start=1):
         db.session.add(Criterion(release_id=release.id, number=number, text=text, owner_role=role))
     for position, (acronym, term) in enumerate(GLOSSARY):

@@ -22,6 +22,9 @@ PARTY_CHOICES = [("DCC", "DCC"), ("SECAS", "SECAS")]
 SCOPE_STATUS_CHOICES = [(ScopeStatus.APPROVED.value, "Approved"), (ScopeStatus.TARGETED.value, "Targeted"),
                         (ScopeStatus.WITHDRAWN.value, "Withdrawn"),
                         (ScopeStatus.MOVED.value, "Moved to another release")]
+QUALIFIER_CHOICES = [("estimated", "Estimated (“estimated to be £340,000”)"),
+                     ("around", "Approximate (“around £1,200”)"), ("fixed", "Fixed (the amount as it stands)")]
+YES_NO = [("yes", "Yes"), ("no", "No")]
 MILESTONE_KIND_CHOICES = [(MilestoneKind.OTHER.value, "Other event"), (MilestoneKind.BASELINE.value, "Baselining"),
                           (MilestoneKind.EVIDENCE.value, "Evidence submission"),
                           (MilestoneKind.OPSG_REVIEW.value, "OpsG review"),
@@ -175,6 +178,10 @@ class CostItemForm(RidChangeForm):
                                 validators=_required_text("Enter what the cost is for", 2000))
     amount_pence = PoundsField("Amount in pounds", description="For example, 1,200 or 1200.50",
                                validators=[InputRequired("Enter the amount in pounds")])
+    # How the RID words the amount, and whether it is already budgeted (left as they are when not sent).
+    qualifier = RadioField("How firm is the amount?", widget=GovRadioInput(), choices=QUALIFIER_CHOICES,
+                           validators=[Optional()])
+    budgeted = RadioField("Already budgeted?", widget=GovRadioInput(), choices=YES_NO, validators=[Optional()])
 
 
 class ImpactSummaryForm(RidChangeForm):

@@ -270,7 +270,8 @@ class TestPhase(db.Model):
 
 class CostItem(db.Model):
     __tablename__ = "cost_item"
-    __table_args__ = (sa.CheckConstraint("amount_pence >= 0", name="amount_not_negative"),)
+    __table_args__ = (sa.CheckConstraint("amount_pence >= 0", name="amount_not_negative"),
+                      sa.CheckConstraint("qualifier IN ('estimated', 'around', 'fixed')", name="qualifier"))
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     release_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("release.id"), index=True)
@@ -278,6 +279,8 @@ class CostItem(db.Model):
     description: so.Mapped[str] = so.mapped_column(sa.Text)
     amount_pence: so.Mapped[int] = so.mapped_column(sa.BigInteger)
     already_budgeted: so.Mapped[bool] = so.mapped_column(default=False)
+    # How the RID words the amount: "estimated to be £340,000", "around £1,200", or a fixed amount.
+    qualifier: so.Mapped[str] = so.mapped_column(sa.String(20), default="fixed", server_default="fixed")
     position: so.Mapped[int] = so.mapped_column(default=0)
 
 

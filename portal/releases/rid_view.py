@@ -10,6 +10,14 @@ from .models import ScopeStatus
 
 IN_SCOPE = (ScopeStatus.APPROVED, ScopeStatus.TARGETED)
 
+# Sentences the RID derives from its data, shown only when the list they speak of is empty (never stored).
+NO_APPROVED = "There are no modifications currently approved for this release."
+NO_CHANGE_REQUESTS = "There are no DCC Change Requests planned to be implemented alongside this SEC Release."
+NO_OTHER_CODES = "No other Codes are impacted as a result of this release."
+# The narrative each replaces: a snapshot stored before they were derived may hold the same sentence there.
+DERIVED_NOTES = {"approved_mps_note": NO_APPROVED, "change_requests_note": NO_CHANGE_REQUESTS,
+                 "other_codes_note": NO_OTHER_CODES}
+
 
 def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
@@ -54,10 +62,15 @@ def rid_view(snapshot: dict[str, Any]) -> dict[str, Any]:
     parties = list(dict.fromkeys(c["party"] for c in costs))
     criteria = [dict(c, owner_role=Role(c["owner_role"])) for c in snapshot["criteria"]]
     summaries = snapshot["impact_summaries"]
+    notes = {k: "" if (v or "").strip() == DERIVED_NOTES.get(k) else v for k, v in release["notes"].items()}
+    scope_approved = [e for e in scope if e["status"] == ScopeStatus.APPROVED]
     return {
         "release": release,
-        "notes": release["notes"],
-        "scope_approved": [e for e in scope if e["status"] == ScopeStatus.APPROVED],
+        "notes": notes,
+        "derived": {"approved": "" if scope_approved else NO_APPROVED,
+                    "change_requests": "" if snapshot["change_requests"] else NO_CHANGE_REQUESTS,
+                    "other_codes": "" if snapshot["other_code_impacts"] else NO_OTHER_CODES},
+        "scope_approved": scope_approved,
         "scope_targeted": [e for e in scope if e["status"] == ScopeStatus.TARGETED],
         "scope_out": [e for e in scope if e["status"] not in IN_SCOPE],
         "change_requests": snapshot["change_requests"],

@@ -18,6 +18,7 @@ from ..workflow import may, move_stage, require
 from .models import (CostItem, Criterion, DocumentImpact, ImpactSummary, Milestone, MilestoneKind,
                      ParticipantGroup, ParticipantImpact, Release, RidVersion, ScopeEntry, ScopeStatus,
                      SecDocument, Stage)
+from .rid_view import IN_SCOPE
 
 
 def rid_snapshot(release: Release) -> dict[str, Any]:
@@ -33,7 +34,7 @@ def rid_snapshot(release: Release) -> dict[str, Any]:
                    "cutoff_date": e.cutoff_date.isoformat() if e.cutoff_date else None,
                    "summary": e.summary, "moved_to": e.moved_to.code if e.moved_to else None}
                   for e in release.scope],
-        "change_requests": [{"reference": c.reference, "title": c.title} for c in release.change_requests],
+        "change_requests": [{"id": c.id, "reference": c.reference, "title": c.title} for c in release.change_requests],
         # The matrices' columns and rows, so a snapshot shows its matrices without the live tables.
         "participant_groups": [{"id": g.id, "name": g.name} for g in db.session.scalars(
             sa.select(ParticipantGroup).order_by(ParticipantGroup.position, ParticipantGroup.id))],
@@ -43,16 +44,17 @@ def rid_snapshot(release: Release) -> dict[str, Any]:
         "impact_summaries": [{"id": s.id, "kind": s.kind, "subject": s.subject, "text": s.text}
                              for s in release.impact_summaries],
         "document_impacts": sorted([d.mp_id, d.document_id] for d in release.document_impacts),
-        "other_code_impacts": [{"code": o.code, "description": o.description} for o in release.other_code_impacts],
+        "other_code_impacts": [{"id": o.id, "code": o.code, "description": o.description}
+                               for o in release.other_code_impacts],
         "milestones": [{"id": m.id, "kind": str(m.kind), "due_on": m.due_on.isoformat(), "event": m.event,
                         "notes": m.notes, "acting_role": str(m.acting_role)} for m in release.milestones],
-        "test_phases": [{"phase": t.phase, "name": t.name, "applies": t.applies, "reason": t.reason}
+        "test_phases": [{"id": t.id, "phase": t.phase, "name": t.name, "applies": t.applies, "reason": t.reason}
                         for t in release.test_phases],
         "cost_items": [{"id": c.id, "party": c.party, "description": c.description, "amount_pence": c.amount_pence,
-                        "already_budgeted": c.already_budgeted} for c in release.cost_items],
+                        "already_budgeted": c.already_budgeted, "qualifier": c.qualifier} for c in release.cost_items],
         "criteria": [{"id": c.id, "number": c.number, "text": c.text, "owner_role": str(c.owner_role)}
                      for c in release.criteria],
-        "glossary": [{"acronym": g.acronym, "term": g.term} for g in release.glossary],
+        "glossary": [{"id": g.id, "acronym": g.acronym, "term": g.term} for g in release.glossary],
     }
 
 
@@ -218,6 +220,14 @@ def _change_row(actor, release: Release, row, changes: dict[str, Any], change_no
     return True
 
 
+def scope_conflict(mp, release: Release) -> ScopeEntry | None:
+    """Another release's scope entry that already has this modification approved or targeted (a modification is
+    implemented in one release only)."""
+    return db.session.scalar(sa.select(ScopeEntry).where(
+        ScopeEntry.mp_id == mp.id, ScopeEntry.release_id != release.id, ScopeEntry.status.in_(IN_SCOPE))
+        .order_by(ScopeEntry.id).limit(1))
+
+
 def update_scope_entry(actor, release: Release, entry: ScopeEntry, *, status: ScopeStatus,
                        cutoff_date: dt.date | None, summary: str, moved_to: Release | None,
                        change_note: str | None = None) -> bool:
@@ -228,6 +238,14 @@ def update_scope_entry(actor, release: Release, entry: ScopeEntry, *, status: Sc
         raise Invalid("A modification cannot move to the release it is already in.")
     if status != ScopeStatus.MOVED:
         moved_to = None
+    if cutoff_date is not None and cutoff_date > release.planned_go_live:
+        raise Invalid(f"The decision cut-off date must be on or before the planned go-live, "
+                      f"{uk_date(release.planned_go_live)}", "cutoff_date")
+    if status in IN_SCOPE and entry.status not in IN_SCOPE:
+        other = scope_conflict(entry.mp, release)
+        if other is not None:
+            raise Invalid(f"{entry.mp.reference} is already {other.status.value} in the {other.release.name}: "
+                          f"move it from there first", "status")
     return _change_row(actor, release, entry, {
         "status": status, "cutoff_date": cutoff_date, "summary": summary.strip(),
         "moved_to_id": moved_to.id if moved_to else None,
@@ -250,13 +268,19 @@ def update_criterion(actor, release: Release, criterion: Criterion, *, text: str
 
 
 def update_cost_item(actor, release: Release, item: CostItem, *, party: str, description: str, amount_pence: int,
+                     qualifier: str | None = None, already_budgeted: bool | None = None,
                      change_note: str | None = None) -> bool:
-    """Change a cost item's party, description or amount."""
+    """Change a cost item's party, description or amount (and, when given, its qualifier and budgeting)."""
     if amount_pence < 0:
         raise Invalid("A cost cannot be negative.")
-    return _change_row(actor, release, item, {
-        "party": party, "description": description.strip(), "amount_pence": amount_pence,
-    }, change_note, "rid.cost_changed", f"{item.party} cost")
+    if qualifier is not None and qualifier not in ("estimated", "around", "fixed"):
+        raise Invalid("Choose how firm the amount is.")
+    changes = {"party": party, "description": description.strip(), "amount_pence": amount_pence}
+    if qualifier is not None:
+        changes["qualifier"] = qualifier
+    if already_budgeted is not None:
+        changes["already_budgeted"] = already_budgeted
+    return _change_row(actor, release, item, changes, change_note, "rid.cost_changed", f"{item.party} cost")
 
 
 def update_impact_summary(actor, release: Release, summary: ImpactSummary, *, text: str,

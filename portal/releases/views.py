@@ -164,9 +164,17 @@ def _edit_rid(release: Release, form: forms.RidChangeForm, kind: str, row_id: in
     status = 200
     if request.method == "POST":
         if _form_ok(form, release):
-            row_id = save(form) or row_id
-            db.session.commit()
-            return _saved(release.code, kind, row_id)
+            try:
+                row_id = save(form) or row_id
+            except Invalid as err:  # a rule of the service about one field: shown on the form, nothing stored
+                db.session.rollback()
+                field = getattr(form, err.field or "", None)
+                if field is None:
+                    raise
+                field.errors = [*field.errors, err.message]
+            else:
+                db.session.commit()
+                return _saved(release.code, kind, row_id)
         status = 422
     template = "releases/_rid_edit_form.html" if htmx and row_id else "releases/rid_edit.html"
     return render_template(template, release=release, form=form, kind=kind, row_id=row_id, title=title,
@@ -247,11 +255,13 @@ def add_criterion(code: str):
 def edit_cost_item(code: str, row_id: int):
     release = _load_release(code)
     item = _row_or_404(release.cost_items, row_id)
-    form = forms.CostItemForm(obj=item)
+    form = forms.CostItemForm(obj=item, budgeted="yes" if item.already_budgeted else "no")
 
     def save(f):
         services.update_cost_item(current_user, release, item, party=f.party.data, description=f.description.data,
-                                  amount_pence=f.amount_pence.data, change_note=f.change_note.data)
+                                  amount_pence=f.amount_pence.data, qualifier=f.qualifier.data or None,
+                                  already_budgeted={"yes": True, "no": False}.get(f.budgeted.data),
+                                  change_note=f.change_note.data)
     return _edit_rid(release, form, "cost", row_id, save, f"Change the {item.party} cost")
 
 

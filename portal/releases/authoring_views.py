@@ -1,0 +1,303 @@
+"""SECAS writes the whole RID: add, remove and reorder rows, and each section's narrative (on the releases blueprint).
+
+Every form is a page without JavaScript (a save redirects, 303, to the release page at the section) and, with
+htmx, a fragment swapped in place of its "Add" link; a save then returns the whole RID (`#rid-document`). Bad input
+is the 422 form with its error summary; a refusal the rules give (a conflict) is the 409 message.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..access import Invalid, Role, roles_required
+from ..extensions import db, htmx
+from ..workflow import require
+from . import authoring, authoring_forms as forms, services
+from .models import Release, ScopeStatus
+from .views import _form_ok, _load_release, _rid_context, _row_or_404, bp
+
+# Where each kind of row lives on the release page (the anchor a plain form post returns to).
+ANCHORS = {"scope": "scope", "change_request": "scope", "glossary": "glossary", "other_code": "impacts",
+           "summary": "impacts", "participant_group": "impacts", "sec_document": "impacts",
+           "test_phase": "test-strategy", "cost": "costs", "criterion": "criteria", "milestone": "timeline"}
+NARRATIVE_ANCHORS = {"about": "rid-document", "approved_mps_note": "scope", "targeted_mps_note": "scope",
+                     "change_requests_note": "scope", "document_impacts_note": "impacts",
+                     "other_codes_note": "impacts", "test_strategy_note": "test-strategy",
+                     "user_testing_note": "test-strategy", "dcc_costs_note": "costs", "secas_costs_note": "costs"}
+
+
+def _done(code: str, anchor: str):
+    """After a save: the release page at the section, or (htmx) the whole RID in place of the old one."""
+    release = _load_release(code)
+    version = f" The RID is now version {release.current_rid.number}." if services.needs_change_note(release) \
+        and release.current_rid else ""
+    flash(f"Your change to the RID is saved.{version}", "success")
+    if not htmx:
+        return redirect(url_for("releases.show", code=code, _anchor=anchor), code=303)
+    response = make_response(render_template("releases/_rid_document.html", **_rid_context(release)))
+    response.headers.update({"HX-Retarget": "#rid-document", "HX-Reswap": "outerHTML"})
+    return response
+
+
+def _author(release: Release, form, anchor: str, save: Callable, title: str, form_id: str):
+    """GET shows the form; POST validates, calls one service through `save`, commits and answers. A rule the
+    service refuses with Invalid comes back on the form, against its field."""
+    require("edit_rid", release, current_user)
+    status, problem = 200, []
+    if request.method == "POST":
+        if _form_ok(form, release):
+            try:
+                save(form)
+            except Invalid as err:
+                db.session.rollback()
+                field = getattr(form, err.field, None) if err.field else None
+                if field is not None:
+                    field.errors = [*field.errors, err.message]
+                else:
+                    problem = [{"text": err.message, "href": "#main-content"}]
+            else:
+                db.session.commit()
+                return _done(release.code, anchor)
+        status = 422
+    template = "releases/_author_form.html" if htmx else "releases/author.html"
+    return render_template(template, release=release, form=form, title=title, anchor=anchor, problem=problem,
+                           form_id=form_id, baselined=services.needs_change_note(release)), status
+
+
+# --- 1. Scope ----------------------------------------------------------------------------------------
+
+@bp.route("/releases/<code>/scope/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_scope_entry(code: str):
+    release = _load_release(code)
+    form = forms.ScopeAddForm()
+
+    def save(f):
+        authoring.add_scope_entry(current_user, release, reference=f.reference.data, title=f.title.data or "",
+                                  url=f.url.data or "", status=ScopeStatus(f.status.data),
+                                  cutoff_date=f.cutoff_date.data, summary=f.summary.data,
+                                  change_note=f.change_note.data)
+    return _author(release, form, "scope", save, "Add a modification to the scope", "add-scope")
+
+
+# --- Rows added and changed with a form -------------------------------------------------------------
+
+def _fields(f, *names) -> dict:
+    return {name: getattr(f, name).data for name in names}
+
+
+def _add(code: str, form, kind: str, title: str, service: Callable, *names: str, **extra):
+    """An "Add" form for one kind of row: `service(actor, release, **fields)`."""
+    release = _load_release(code)
+    return _author(release, form, ANCHORS[kind],
+                   lambda f: service(current_user, release, **_fields(f, *names, "change_note"), **{
+                       k: v(f) for k, v in extra.items()}),
+                   title, f"add-{kind.replace('_', '-')}")
+
+
+def _edit(code: str, rows: str, row_id: int, form_class, kind: str, title: Callable, service: Callable,
+          *names: str, panel: str = "", initial: Callable | None = None, **extra):
+    """A "Change" form for one row: `service(actor, release, row, **fields)`. With htmx it takes the place of
+    `panel` (the section's "Add" link)."""
+    release = _load_release(code)
+    row = _row_or_404(getattr(release, rows), row_id)
+    form = form_class(**initial(row)) if initial else form_class(obj=row)
+    return _author(release, form, ANCHORS[kind],
+                   lambda f: service(current_user, release, row, **_fields(f, *names, "change_note"), **{
+                       k: v(f) for k, v in extra.items()}),
+                   title(row), panel or f"edit-{kind.replace('_', '-')}-{row_id}")
+
+
+@bp.route("/releases/<code>/change-requests/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_change_request(code: str):
+    return _add(code, forms.ChangeRequestForm(), "change_request", "Add a DCC Change Request",
+                authoring.add_change_request, "reference", "title")
+
+
+@bp.route("/releases/<code>/change-requests/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_change_request(code: str, row_id: int):
+    return _edit(code, "change_requests", row_id, forms.ChangeRequestForm, "change_request",
+                 lambda row: f"Change {row.reference}", authoring.update_change_request, "reference", "title",
+                 panel="add-change-request")
+
+
+@bp.route("/releases/<code>/glossary/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_glossary_term(code: str):
+    return _add(code, forms.GlossaryForm(), "glossary", "Add a glossary entry", authoring.add_glossary_term,
+                "acronym", "term")
+
+
+@bp.route("/releases/<code>/glossary/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_glossary_term(code: str, row_id: int):
+    return _edit(code, "glossary", row_id, forms.GlossaryForm, "glossary",
+                 lambda row: f"Change the glossary entry {row.acronym}", authoring.update_glossary_term,
+                 "acronym", "term", panel="add-glossary")
+
+
+@bp.route("/releases/<code>/other-codes/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_other_code_impact(code: str):
+    return _add(code, forms.OtherCodeForm(), "other_code", "Add an impact on another Code",
+                authoring.add_other_code_impact, "code", "description")
+
+
+@bp.route("/releases/<code>/other-codes/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_other_code_impact(code: str, row_id: int):
+    return _edit(code, "other_code_impacts", row_id, forms.OtherCodeForm, "other_code",
+                 lambda row: f"Change the impact on {row.code}", authoring.update_other_code_impact,
+                 "code", "description", panel="add-other-code")
+
+
+@bp.route("/releases/<code>/impact-summaries/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_impact_summary(code: str):
+    return _add(code, forms.NewImpactSummaryForm(), "summary", "Add an impact summary",
+                authoring.add_impact_summary, "kind", "subject", "text")
+
+
+@bp.route("/releases/<code>/participant-groups/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_participant_group(code: str):
+    return _add(code, forms.ParticipantGroupForm(), "participant_group", "Add a participant group",
+                authoring.add_participant_group, "name")
+
+
+@bp.route("/releases/<code>/sec-documents/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_sec_document(code: str):
+    return _add(code, forms.SecDocumentForm(), "sec_document", "Add an SEC document", authoring.add_sec_document,
+                "name", "title")
+
+
+@bp.route("/releases/<code>/test-phases/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_test_phase(code: str, row_id: int):
+    return _edit(code, "test_phases", row_id, forms.TestPhaseForm, "test_phase",
+                 lambda row: f"Change {row.name} ({row.phase})", authoring.update_test_phase, "reason",
+                 panel="edit-test-phase", initial=lambda row: {"applies": "yes" if row.applies else "no",
+                                                               "reason": row.reason},
+                 applies=lambda f: f.applies.data == "yes")
+
+
+@bp.route("/releases/<code>/costs/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_cost_item(code: str):
+    return _add(code, forms.NewCostItemForm(), "cost", "Add a cost", authoring.add_cost_item,
+                "party", "description", "amount_pence", "qualifier",
+                already_budgeted=lambda f: f.budgeted.data == "yes")
+
+
+# --- Rows removed and reordered ----------------------------------------------------------------------
+
+def _remove(code: str, rows: str, row_id: int, kind: str, what: Callable, service: Callable):
+    """Remove one row: a one-click button in a draft; once baselined a page asking for the change note."""
+    release = _load_release(code)
+    row = _row_or_404(getattr(release, rows), row_id)
+    return _author(release, forms.RemoveForm(), ANCHORS[kind],
+                   lambda f: service(current_user, release, row, f.change_note.data),
+                   f"Remove {what(row)}", f"remove-{kind.replace('_', '-')}-{row_id}")
+
+
+def _move(code: str, rows: str, row_id: int, kind: str, what: str, service: Callable):
+    """Move one row up or down (`direction`): as Remove, a button in a draft, a page once baselined."""
+    release = _load_release(code)
+    row = _row_or_404(getattr(release, rows), row_id)
+    form = forms.MoveForm(direction=request.args.get("direction") if request.method == "GET" else None)
+    return _author(release, form, ANCHORS[kind],
+                   lambda f: service(current_user, release, row, f.direction.data, f.change_note.data),
+                   f"Move {what}", f"move-{kind.replace('_', '-')}-{row_id}")
+
+
+@bp.route("/releases/<code>/scope/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_scope_entry(code: str, row_id: int):
+    return _remove(code, "scope", row_id, "scope", lambda r: f"{r.mp.reference} from the scope",
+                   authoring.remove_scope_entry)
+
+
+@bp.route("/releases/<code>/scope/<int:row_id>/move", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_scope_entry(code: str, row_id: int):
+    return _move(code, "scope", row_id, "scope", "a modification in the scope", authoring.move_scope_entry)
+
+
+@bp.route("/releases/<code>/change-requests/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_change_request(code: str, row_id: int):
+    return _remove(code, "change_requests", row_id, "change_request", lambda r: f"the Change Request {r.reference}",
+                   authoring.remove_change_request)
+
+
+@bp.route("/releases/<code>/change-requests/<int:row_id>/move", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_change_request(code: str, row_id: int):
+    return _move(code, "change_requests", row_id, "change_request", "a DCC Change Request",
+                 authoring.move_change_request)
+
+
+@bp.route("/releases/<code>/glossary/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_glossary_term(code: str, row_id: int):
+    return _remove(code, "glossary", row_id, "glossary", lambda r: f"{r.acronym} from the glossary",
+                   authoring.remove_glossary_term)
+
+
+@bp.route("/releases/<code>/other-codes/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_other_code_impact(code: str, row_id: int):
+    return _remove(code, "other_code_impacts", row_id, "other_code", lambda r: f"the impact on {r.code}",
+                   authoring.remove_other_code_impact)
+
+
+@bp.route("/releases/<code>/impact-summaries/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_impact_summary(code: str, row_id: int):
+    return _remove(code, "impact_summaries", row_id, "summary", lambda r: f"an impact summary for {r.subject}",
+                   authoring.remove_impact_summary)
+
+
+@bp.route("/releases/<code>/costs/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_cost_item(code: str, row_id: int):
+    return _remove(code, "cost_items", row_id, "cost", lambda r: f"the {r.party} cost", authoring.remove_cost_item)
+
+
+@bp.route("/releases/<code>/criteria/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_criterion(code: str, row_id: int):
+    return _remove(code, "criteria", row_id, "criterion", lambda r: f"criterion {r.number}",
+                   authoring.remove_criterion)
+
+
+@bp.route("/releases/<code>/milestones/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_milestone(code: str, row_id: int):
+    return _remove(code, "milestones", row_id, "milestone", lambda r: f"the milestone '{r.event}'",
+                   authoring.remove_milestone)
+
+
+# --- 8. The narrative of each section ----------------------------------------------------------------
+
+@bp.route("/releases/<code>/narrative/<name>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_narrative(code: str, name: str):
+    if name not in authoring.NARRATIVES:
+        abort(404)
+    release = _load_release(code)
+    form = forms.NarrativeForm(text=getattr(release, name)) if request.method == "GET" else forms.NarrativeForm()
+    form.text.label.text = authoring.NARRATIVES[name]
+
+    def save(f):
+        authoring.update_narrative(current_user, release, name, f.text.data or "", f.change_note.data)
+    return _author(release, form, NARRATIVE_ANCHORS[name], save,
+                   f"Change the RID's text: {authoring.NARRATIVES[name]}", "narrative-panel")
+
+
+bp.add_app_template_global(authoring.NARRATIVES, "rid_narratives")
