@@ -127,6 +127,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "lifecycle.new_release": SECAS,
     "lifecycle.move_modification": SECAS,
     "lifecycle.modifications": EVERYONE,
+    "calendar.month_view": EVERYONE,
     "releases.my_tasks": EVERYONE,
     "releases.task_count": EVERYONE,
     "releases.rid_version": EVERYONE,
