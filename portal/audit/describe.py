@@ -30,6 +30,7 @@ EVENT_NAMES = {
     "release.created": "Release created", "release.imported": "Release imported", "release.moved": "Stage changed",
     "release.replanned": "Release re-planned",
     "rid.version_issued": "RID version issued", "rid.scope_changed": "Scope changed",
+    "scope.moved_out": "Modification moved out", "scope.moved_in": "Modification moved in",
     "rid.criterion_added": "Criterion added", "rid.milestone_added": "Milestone added",
     "evidence.upload": "Evidence uploaded", "evidence.replace": "Evidence replaced",
     "evidence.withdraw": "Evidence withdrawn", "evidence.statement": "Statement written",
