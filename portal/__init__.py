@@ -37,6 +37,7 @@ from .ops.views import bp as ops_bp
 from .pack.cli import import_pack_command
 from .pack.views import bp as pack_bp
 from .releases.cli import portal_cli
+from .releases.lifecycle_views import bp as lifecycle_bp
 from .releases.views import bp as releases_bp
 from .releases import authoring_views  # noqa: F401,E402  (its routes are on releases_bp)
 
@@ -87,7 +88,7 @@ def create_app(config_class) -> Flask:
 def _register_blueprints(app: Flask) -> None:
 
     for bp in (auth_bp, totp_bp, releases_bp, evidence_bp, criteria_bp, decisions_bp, audit_bp, ops_bp,
-               notifications_bp, calendar_bp, pack_bp):
+               notifications_bp, calendar_bp, pack_bp, lifecycle_bp):
         app.register_blueprint(bp)
 
 

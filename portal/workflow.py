@@ -20,7 +20,7 @@ from .database import update_once
 from .criteria.evidence_models import EvidenceFile
 from .extensions import db
 from .queries import ReleaseFacts
-from .releases.models import Criterion, Release, Stage
+from .releases.models import Criterion, Release, ScopeEntry, ScopeStatus, Stage
 from .timeutil import as_utc, utcnow
 from .urls import portal_path
 
@@ -333,6 +333,13 @@ def _deferred(facts: ReleaseFacts, user, subject) -> bool:
     return facts.stage == Stage.DEFERRED
 
 
+def _scope_entry_movable(facts: ReleaseFacts, user, entry: ScopeEntry) -> str | None:
+    if entry.status not in (ScopeStatus.APPROVED, ScopeStatus.TARGETED):
+        return Settled(f"{entry.mp.reference} is {ScopeStatus(entry.status).value} in this release: only an approved "
+                       "or targeted modification can move.")
+    return None
+
+
 # --- The table --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -372,6 +379,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("baseline", "Baseline the RID", _roles(Role.PANEL), frozenset({Stage.DRAFT}), _rid_complete,
            (Stage.EVIDENCE,), chair_only=True, waits=_yes, page="releases.baseline"),
     Action("edit_rid", "Edit the RID", _roles(Role.SECAS), ALL_STAGES - {Stage.LIVE}),
+    Action("move_modification", "Move to another release", _roles(Role.SECAS), ALL_STAGES - {Stage.LIVE},
+           _scope_entry_movable, on="scope", page="lifecycle.move_modification"),
     # Evidence (the criterion's owner)
     Action("upload_evidence", "Add evidence for criterion {n}", OWNERS, GATHERING, _criterion_open,
            owner_only=True, on="criterion", waits=_missing_evidence, page=CRITERION_PAGE),
@@ -442,6 +451,42 @@ ACTIONS: tuple[Action, ...] = (
            page="decisions.replan"),
 )
 BY_NAME = {action.name: action for action in ACTIONS}
+
+
+# --- Portal-wide actions: not about an existing release (creating one), so only the role decides ---------
+
+@dataclass(frozen=True)
+class PortalAction:
+    name: str
+    label: str
+    roles: frozenset[Role]
+    page: str  # the endpoint of the page where it is taken
+
+
+PORTAL_ACTIONS: tuple[PortalAction, ...] = (
+    PortalAction("create_release", "Create a release", _roles(Role.SECAS), page="lifecycle.new_release"),
+)
+PORTAL_BY_NAME = {action.name: action for action in PORTAL_ACTIONS}
+
+
+def portal_refusal(name: str, user) -> PermissionDenied | None:
+    action = PORTAL_BY_NAME[name]
+    if user.role not in action.roles:
+        return PermissionDenied(f"Only {_who(action)} can do this.")
+    return None
+
+
+def require_portal(name: str, user) -> None:
+    """Raise the refusal, if any: the portal-wide counterpart of `require`."""
+    refused = portal_refusal(name, user)
+    if refused is not None:
+        raise refused
+
+
+def portal_offers(user) -> list[PortalAction]:
+    """The portal-wide actions `user` may take (the release list's buttons)."""
+    user = _person(user)
+    return [action for action in PORTAL_ACTIONS if portal_refusal(action.name, user) is None]
 CONFIRMATION_ACTIONS = {ConfirmationKind.READINESS: "confirm_readiness",
                         ConfirmationKind.SEC_IMPLEMENTED: "confirm_sec_implemented",
                         ConfirmationKind.DEPLOYMENT: "confirm_deployment"}
@@ -487,9 +532,9 @@ def _owner_refusal(subject, user) -> PermissionDenied | None:
     return None
 
 
-def _who(action: Action) -> str:
+def _who(action: Action | PortalAction) -> str:
     names = " or ".join(role.label for role in sorted(action.roles, key=list(Role).index))
-    return f"{names} chair" if action.chair_only else names
+    return f"{names} chair" if getattr(action, "chair_only", False) else names
 
 
 def refusal(name: str, facts: ReleaseFacts, user, subject=None) -> PermissionDenied | Conflict | None:
@@ -602,7 +647,7 @@ def offers(facts: ReleaseFacts, user, subject=None) -> Offers:
 
 def _kind(subject) -> str:
     return {Criterion: "criterion", EvidenceFile: "file", EvidenceRequest: "request",
-            VoteMember: "seat", Condition: "condition"}.get(type(subject), "release")
+            VoteMember: "seat", Condition: "condition", ScopeEntry: "scope"}.get(type(subject), "release")
 
 
 def _subjects(facts: ReleaseFacts, kind: str, user) -> list:

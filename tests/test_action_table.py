@@ -287,6 +287,25 @@ def readiness_confirmed(w: World) -> None:
                 {"kind": "readiness", "sec_version": "", "note": "", "password": PASSWORD}))
 
 
+def with_second_release(w: World) -> None:
+    """Draft, with a second release (June 2021, from this one) that a modification can move to."""
+    import datetime as dt
+
+    from portal.releases.lifecycle import create_release
+    from portal.releases.models import ScopeEntry
+
+    at(Stage.DRAFT)(w)
+    with w.app.app_context():
+        secas = db.session.get(User, w.users["secas"].id)
+        target = create_release(secas, code="jun-2021", name="June 2021 SEC Release",
+                                planned_go_live=dt.date(2031, 6, 26), sec_version="SEC v41.0",
+                                template=db.session.get(Release, w.release.id))
+        db.session.commit()
+        w.ids["target"] = target.id
+        w.ids["entry"] = db.session.scalar(sa.select(sa.func.min(ScopeEntry.id))
+                                           .where(ScopeEntry.release_id == w.release.id))
+
+
 # --- How each form shows on its page -------------------------------------------------------------------
 
 def form(url: str, containing: str = "") -> str:
@@ -349,6 +368,11 @@ CASES = [
                     {"text": "The DCC has brought every component to readiness.", "owner_role": "dcc"}),
          lambda w: r'<a\b[^>]*\bhref="' + re.escape(base(w, f"/criteria/{w.criterion_id(1)}/edit")) + '"',
          ("criteria", "rid"), Stage.LIVE),
+    Case("move_modification", "secas", with_second_release,
+         lambda w: (base(w, f"/scope/{w.ids['entry']}/move"),
+                    {"target_id": str(w.ids["target"]), "change_note": "Moved to the June release."}),
+         lambda w: form(base(w, f"/scope/{w.ids['entry']}/move")),
+         ("rid",), Stage.LIVE, lambda w: {"row_id": w.ids["entry"]}),
     # Evidence: DCC owns criteria 1-8, SECAS 9 and 10
     Case("upload_evidence", "dcc", at(Stage.EVIDENCE),
          lambda w: (base(w, "/criteria/1/evidence"), {"file": pdf(), "description": "Test report"}),

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from decisions_support import client_for, confirm, count, decided, stage_of
 from releases_html import page_text
 
+from portal.audit.models import AuditEvent
 from portal.auth.models import User
 from portal.criteria.models import Assessment
 from portal.decisions.models import GoLiveConfirmation, ReassessmentMark
@@ -106,6 +107,11 @@ def test_no_go_defers_and_secas_replans_with_a_shifted_timeline(app, users, defe
         assert release.current_rid.change_note == "Deferred by four weeks."
         moved = db.session.get(ScopeEntry, entry_id)
         assert moved.status == ScopeStatus.MOVED and moved.moved_to_id == other_id
+        # The replan moves it through the one move service: June has it as targeted, with its summary.
+        arrived = db.session.scalar(sa.select(ScopeEntry).filter_by(release_id=other_id, mp_id=moved.mp_id))
+        assert arrived.status == ScopeStatus.TARGETED and arrived.summary == moved.summary
+        assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).filter_by(
+            action="scope.moved_in", release_id=other_id)) == 1
         # Earlier assessments are kept.
         assert db.session.scalar(sa.select(sa.func.count(Assessment.id))) == len(release.criteria)
 

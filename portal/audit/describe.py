@@ -30,6 +30,7 @@ EVENT_NAMES = {
     "release.created": "Release created", "release.imported": "Release imported", "release.moved": "Stage changed",
     "release.replanned": "Release re-planned",
     "rid.version_issued": "RID version issued", "rid.scope_changed": "Scope changed",
+    "scope.moved_out": "Modification moved out", "scope.moved_in": "Modification moved in",
     "rid.criterion_added": "Criterion added", "rid.milestone_added": "Milestone added",
     # SECAS writing the RID (portal/releases/authoring.py)
     "rid.scope_added": "Scope entry added", "rid.scope_removed": "Scope entry removed",

@@ -1,6 +1,6 @@
 """The calendar page (make or revoke your private link) and the feeds that calendar apps fetch with it."""
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, session, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from ..access import Role, public, roles_required
@@ -9,7 +9,7 @@ from ..releases.models import Milestone, Release
 from ..releases.services import release_or_404
 from ..timeutil import utcnow
 from ..urls import base_url
-from . import ical
+from . import ical, month
 from .forms import CreateLinkForm, RevokeLinkForm
 from .services import create_calendar_link, live_link, revoke_calendar_link, user_for_token
 
@@ -79,3 +79,12 @@ def _feed(token: str, code: str | None) -> Response:
         "Content-Disposition": f'inline; filename="{code or "sec-releases"}.ics"',
         "Cache-Control": "private, max-age=300",
     })
+
+
+@bp.get("/calendar/month")
+@roles_required(*Role)
+def month_view():
+    """Every release's milestones on a month grid; the previous and next months are plain links."""
+    first = month.parse_month(request.args.get("month"))
+    return render_template("calendar/month.html", first=first, weeks=month.month_grid(first),
+                           previous=month.shift(first, -1), following=month.shift(first, 1))

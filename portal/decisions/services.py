@@ -23,6 +23,7 @@ from ..notifications import messages
 from ..notifications.services import notify, portal_path
 from ..queries import ReleaseFacts, Tally, count_vote
 from ..releases.models import Criterion, MilestoneKind, Release, ScopeStatus, Stage
+from ..releases.lifecycle import move_modification
 from ..releases.services import add_rid_version
 from ..signatures import check_signer, sign
 from ..timeutil import as_utc, move_by_working_days, uk_date, utcnow, why_not_working_day
@@ -404,8 +405,11 @@ def replan_release(actor, release: Release, *, new_go_live: dt.date, change_note
             raise Invalid("Choose modifications from this release's scope.")
         if status == ScopeStatus.MOVED and (moved_to is None or moved_to.id == release.id):
             raise Invalid(f"Choose the release {entry.mp.reference} moves to.")
+        if status == ScopeStatus.MOVED:  # the one move (the target's entry, impacts, versions); ours comes below
+            move_modification(actor, entry, release, moved_to, change_note, source_version=False)
+            continue
         before = {"status": str(entry.status), "moved_to_id": entry.moved_to_id}
-        entry.status, entry.moved_to_id = status, moved_to.id if status == ScopeStatus.MOVED else None
+        entry.status, entry.moved_to_id = status, None
         db.session.flush()
         record_event(actor, "rid.scope_changed", f"Scope entry {entry.mp.reference}: {status.value}", obj=entry,
                      release=release, before=before, after={"status": str(status), "moved_to_id": entry.moved_to_id})

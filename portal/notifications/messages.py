@@ -132,3 +132,18 @@ def replanned(release: Release, old_go_live: dt.date, moves: list[tuple[Mileston
         deadlines = ("Your new deadlines:\n" + "\n".join(f"- {line}" for line in lines)) if lines else ""
         notify("replanned", [role], subject, _join(headline, deadlines, change_note.strip()), url=url,
                release=release, link_text="See the new timeline")
+
+
+def rid_version_issued(release: Release, version) -> None:
+    """Everyone on the release is told of each RID version: the baseline as the start of evidence gathering, a
+    later version with its change note. (The first drafts before the baseline are SECAS's working copies.)"""
+    url = portal_path("releases.rid_version", code=release.code, major=version.major, minor=version.minor)
+    if version.is_baseline:
+        notify("rid_version_issued", list(Role), f"{release.name}: RID baselined as version {version.number}",
+               f"The SEC Panel has baselined the RID as version {version.number}. Evidence gathering begins; every "
+               "later change to the RID makes a new version with a change note.",
+               url=url, release=release, link_text="Read the baselined RID")
+    else:
+        notify("rid_version_issued", list(Role), f"{release.name}: RID version {version.number} issued",
+               f"RID version {version.number} has been issued. What changed: {version.change_note}",
+               url=url, release=release, link_text="Read RID version " + version.number)

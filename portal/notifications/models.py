@@ -23,6 +23,7 @@ KINDS = {
     "decision_made": "Panel decision made",
     "go_live_due": "Go-live confirmations due",
     "replanned": "A release is re-planned: the new go-live and deadlines",
+    "rid_version_issued": "A new RID version is issued (baselined or changed)",
     "reminder": "Reminders of deadlines and overdue steps",
 }
 

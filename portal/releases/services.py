@@ -12,6 +12,7 @@ from ..access import Invalid, Role
 from ..audit.services import record_event
 from ..database import locked
 from ..extensions import db
+from ..notifications import messages
 from ..queries import ReleaseFacts
 from ..timeutil import due_phrase, today, uk_date
 from ..workflow import may, move_stage, require
@@ -96,6 +97,8 @@ def add_rid_version(actor, release: Release, change_note: str, *, major: bool = 
     db.session.expire(release, ["rid_versions"])
     record_event(actor, "rid.version_issued", f"RID version {version.number} issued: {change_note}",
                  obj=version, release=release, after={"version": version.number, "baseline": baseline})
+    if baseline or release.is_baselined:  # the one place every party hears of a new version
+        messages.rid_version_issued(release, version)
     return version
 
 

@@ -1,4 +1,6 @@
 """Release list, release page, my tasks; SECAS edits the RID, the Panel chair baselines it."""
+from itertools import groupby
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -12,7 +14,7 @@ from ..ids import bounded_int
 from ..notifications.services import unread_count
 from ..queries import ReleaseFacts
 from ..tasks import tasks_for
-from ..workflow import refusal, require
+from ..workflow import portal_offers, refusal, require
 from . import forms, rid_live, services
 from .models import MilestoneKind, ParticipantGroup, Release, RidVersion, ScopeStatus, SecDocument
 from .rid_view import find_row, rid_view
@@ -31,10 +33,11 @@ def index():
                                   .offset((page - 1) * RELEASES_PER_PAGE).limit(RELEASES_PER_PAGE + 1)
                                   .options(selectinload(Release.milestones))).all()
     rows = [(release, services.next_milestone(release)) for release in releases[:RELEASES_PER_PAGE]]
+    years = [(year, list(group)) for year, group in groupby(rows, key=lambda row: row[0].planned_go_live.year)]
     links = {"newer": url_for("releases.index", page=page - 1) if page > 1 else None,
              "older": url_for("releases.index", page=page + 1) if len(releases) > RELEASES_PER_PAGE else None}
     template = "releases/_release_list.html" if htmx else "releases/index.html"
-    return render_template(template, rows=rows, links=links)
+    return render_template(template, rows=rows, years=years, links=links, portal_actions=portal_offers(current_user))
 
 
 @bp.get("/releases/<code>")
