@@ -169,7 +169,7 @@ def test_a_scope_entry_the_matrices_refer_to_cannot_be_removed_but_a_new_one_can
 
 def test_scope_entries_move_up_and_down_within_their_list(secas, app):
     mp095 = one(app, ScopeEntry, mp_id=one(app, ModificationProposal, reference="MP095").id)
-    response = secas.post_form(f"{BASE}/scope/{mp095.id}/move", {"direction": "up"}, htmx=True)
+    response = secas.post_form(f"{BASE}/scope/{mp095.id}/reorder", {"direction": "up"}, htmx=True)
     assert response.status_code == 200
     text = page_text(response.get_data(as_text=True))
     assert text.index("MP095 ‘Alignment") < text.index("MP092 ‘New Planned")
@@ -179,9 +179,9 @@ def test_scope_entries_move_up_and_down_within_their_list(secas, app):
         assert [e["mp"] for e in release.rid_live["scope"]][:2] == ["MP095", "MP092"]
     # The first cannot move further up: nothing changes, nothing is audited.
     events = len(actions(app))
-    assert secas.post_form(f"{BASE}/scope/{mp095.id}/move", {"direction": "up"}).status_code == 303
+    assert secas.post_form(f"{BASE}/scope/{mp095.id}/reorder", {"direction": "up"}).status_code == 303
     assert len(actions(app)) == events
-    assert secas.post_form(f"{BASE}/scope/{mp095.id}/move", {"direction": "sideways"}).status_code == 422
+    assert secas.post_form(f"{BASE}/scope/{mp095.id}/reorder", {"direction": "sideways"}).status_code == 422
 
 
 # --- 2. DCC Change Requests -----------------------------------------------------------------------
@@ -203,7 +203,7 @@ def test_change_requests_are_added_changed_moved_and_removed(secas, app):
                            {"reference": "CR1234", "title": "Faster PMR reports"}).status_code == 303
     assert one(app, ChangeRequest, id=first.id).title == "Faster PMR reports"
 
-    assert secas.post_form(f"{BASE}/change-requests/{second.id}/move", {"direction": "up"}).status_code == 303
+    assert secas.post_form(f"{BASE}/change-requests/{second.id}/reorder", {"direction": "up"}).status_code == 303
     text = text_of(secas)
     assert text.index("CR1300 ‘Metrics’") < text.index("CR1234 ‘Faster PMR reports’")
 
@@ -464,11 +464,11 @@ def test_once_baselined_moving_asks_for_the_change_note_on_a_page(secas, users, 
     baseline(secas, users)
     mp095 = one(app, ScopeEntry, mp_id=one(app, ModificationProposal, reference="MP095").id)
     page = secas.get(BASE).get_data(as_text=True)
-    assert f'href="{BASE}/scope/{mp095.id}/move?direction=up"' in page
-    form = secas.get(f"{BASE}/scope/{mp095.id}/move?direction=up").get_data(as_text=True)
+    assert f'href="{BASE}/scope/{mp095.id}/reorder?direction=up"' in page
+    form = secas.get(f"{BASE}/scope/{mp095.id}/reorder?direction=up").get_data(as_text=True)
     assert 'value="up" checked' in form and 'name="change_note"' in form
-    assert secas.post_form(f"{BASE}/scope/{mp095.id}/move", {"direction": "up"}).status_code == 422
-    response = secas.post_form(f"{BASE}/scope/{mp095.id}/move", {"direction": "up", "change_note": "Reordered."})
+    assert secas.post_form(f"{BASE}/scope/{mp095.id}/reorder", {"direction": "up"}).status_code == 422
+    response = secas.post_form(f"{BASE}/scope/{mp095.id}/reorder", {"direction": "up", "change_note": "Reordered."})
     assert response.status_code == 303
     latest = one(app, RidVersion, major=1, minor=1)
     assert [e["mp"] for e in latest.snapshot["scope"]][:2] == ["MP095", "MP092"]
@@ -484,11 +484,12 @@ def test_changing_a_scope_entry_keeps_the_same_rules(secas, app):
         assert response.status_code == 422
         assert "There is a problem" in response.get_data(as_text=True)
         assert "must be on or before the planned go-live, 25 February 2021" in response.get_data(as_text=True)
-    # Moved to June and targeted there, it cannot be targeted here again.
+    # Moved to June (the one move action: it is targeted there now), it cannot be targeted here again.
     assert secas.post_form(url, {"status": "moved", "cutoff_date": ["", "", ""], "summary": entry.summary,
                                  "moved_to_id": str(june_id)}).status_code == 303
+    assert one(app, ScopeEntry, release_id=june_id, mp_id=entry.mp_id).status == ScopeStatus.TARGETED
     assert secas.post_form("/releases/jun-2021/scope/new", scope_form(
-        reference="MP111", title="", url="", status="targeted", cutoff_date=["1", "6", "2021"])).status_code == 303
+        reference="MP111", title="", url="", status="targeted", cutoff_date=["1", "6", "2021"])).status_code == 422
     response = secas.post_form(url, {"status": "targeted", "cutoff_date": ["", "", ""], "summary": entry.summary,
                                      "moved_to_id": ""})
     assert response.status_code == 422

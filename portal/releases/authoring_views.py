@@ -222,7 +222,7 @@ def remove_scope_entry(code: str, row_id: int):
                    authoring.remove_scope_entry)
 
 
-@bp.route("/releases/<code>/scope/<int:row_id>/move", methods=["GET", "POST"])
+@bp.route("/releases/<code>/scope/<int:row_id>/reorder", methods=["GET", "POST"])
 @roles_required(Role.SECAS)
 def move_scope_entry(code: str, row_id: int):
     return _move(code, "scope", row_id, "scope", "a modification in the scope", authoring.move_scope_entry)
@@ -235,7 +235,7 @@ def remove_change_request(code: str, row_id: int):
                    authoring.remove_change_request)
 
 
-@bp.route("/releases/<code>/change-requests/<int:row_id>/move", methods=["GET", "POST"])
+@bp.route("/releases/<code>/change-requests/<int:row_id>/reorder", methods=["GET", "POST"])
 @roles_required(Role.SECAS)
 def move_change_request(code: str, row_id: int):
     return _move(code, "change_requests", row_id, "change_request", "a DCC Change Request",

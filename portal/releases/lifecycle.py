@@ -22,7 +22,7 @@ from ..timeutil import move_by_working_days, today, uk_date, why_not_working_day
 from ..workflow import require, require_portal
 from .models import (Criterion, DocumentImpact, GlossaryTerm, Milestone, MilestoneKind, ModificationProposal,
                      ParticipantImpact, Release, ScopeEntry, ScopeStatus, Stage, TestPhase)
-from .services import add_rid_version, record_rid_change
+from .services import add_rid_version, record_rid_change, scope_conflict
 
 IN_SCOPE = (ScopeStatus.APPROVED, ScopeStatus.TARGETED)
 
@@ -98,12 +98,13 @@ def _copy_from(template: Release, release: Release) -> None:
 def mp_conflict(mp: ModificationProposal, release: Release) -> str | None:
     """Why `mp` cannot join `release`'s scope: it is approved or targeted in another release (or already in
     this one). None when it may."""
-    entries = db.session.scalars(sa.select(ScopeEntry).where(ScopeEntry.mp_id == mp.id,
-                                                             ScopeEntry.status.in_(IN_SCOPE))).all()
-    for entry in entries:
-        if entry.release_id == release.id:
-            return f"{mp.reference} is already {entry.status.value} in {release.name}."
-        return (f"{mp.reference} is {entry.status.value} in {entry.release.name}: move it from there "
+    here = db.session.scalar(sa.select(ScopeEntry).where(ScopeEntry.mp_id == mp.id, ScopeEntry.release_id == release.id,
+                                                         ScopeEntry.status.in_(IN_SCOPE)))
+    if here is not None:
+        return f"{mp.reference} is already {here.status.value} in {release.name}."
+    other = scope_conflict(mp, release)
+    if other is not None:
+        return (f"{mp.reference} is {other.status.value} in {other.release.name}: move it from there "
                 "instead of adding it twice.")
     return None
 

@@ -234,11 +234,16 @@ def scope_conflict(mp, release: Release) -> ScopeEntry | None:
 def update_scope_entry(actor, release: Release, entry: ScopeEntry, *, status: ScopeStatus,
                        cutoff_date: dt.date | None, summary: str, moved_to: Release | None,
                        change_note: str | None = None) -> bool:
-    """Change a modification's place in the release's scope."""
+    """Change a modification's place in the release's scope. Moving an entry that is in the scope to another
+    release is the one move action (lifecycle.move_modification: both RIDs, both audit trails, the impact ticks)."""
     if status == ScopeStatus.MOVED and moved_to is None:
         raise Invalid("Choose the release the modification has moved to.")
     if moved_to is not None and moved_to.id == release.id:
         raise Invalid("A modification cannot move to the release it is already in.")
+    if status == ScopeStatus.MOVED and entry.status in IN_SCOPE:
+        from .lifecycle import move_modification  # lifecycle builds on this module
+        move_modification(actor, entry, release, moved_to, change_note or "")
+        return True
     if status != ScopeStatus.MOVED:
         moved_to = None
     if cutoff_date is not None and cutoff_date > release.planned_go_live:
