@@ -165,3 +165,10 @@ def test_the_register_shows_each_modification_and_its_history_to_every_role(app,
         assert "Implemented when June 2031 SEC Release went live" in text
         assert "Targeted in February 2021 SEC Release" in text  # the other MPs
         assert ("Move MP095 from February 2021 SEC Release" in text) == (key == "secas")
+
+
+def test_the_release_page_offers_secas_the_move_for_each_modification_in_scope(app, users, login, two):
+    move = f'href="{_url(two)}"'
+    assert move in login(users["secas"]).get("/releases/feb-2021").get_data(as_text=True)
+    from decisions_support import client_for
+    assert move not in client_for(app, users["dcc"]).get("/releases/feb-2021").get_data(as_text=True)
