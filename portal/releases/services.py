@@ -33,7 +33,8 @@ def rid_snapshot(release: Release) -> dict[str, Any]:
         "scope": [{"id": e.id, "mp_id": e.mp_id, "mp": e.mp.reference, "title": e.mp.title, "url": e.mp.url,
                    "status": str(e.status),
                    "cutoff_date": e.cutoff_date.isoformat() if e.cutoff_date else None,
-                   "summary": e.summary, "moved_to": e.moved_to.code if e.moved_to else None}
+                   "summary": e.summary, "moved_to": e.moved_to.code if e.moved_to else None,
+                   "moved_to_name": e.moved_to.name if e.moved_to else None}
                   for e in release.scope],
         "change_requests": [{"id": c.id, "reference": c.reference, "title": c.title} for c in release.change_requests],
         # The matrices' columns and rows, so a snapshot shows its matrices without the live tables.
