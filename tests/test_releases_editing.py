@@ -356,7 +356,7 @@ def test_an_entry_moves_to_another_release(client, users, make_release, app):
         "status": "moved", "cutoff_date": ["", "", ""], "summary": entry.summary, "moved_to_id": str(june_id)},
         htmx=True)
     assert response.status_code == 200
-    assert row_cells(response.get_data(as_text=True), f"scope-{entry.id}")[3] == "Moved to jun-2021"
+    assert row_cells(response.get_data(as_text=True), f"scope-{entry.id}")[3] == "Moved to June 2021 SEC Release"
     assert one(app, ScopeEntry, id=entry.id).moved_to_id == june_id
 
 
