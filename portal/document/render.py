@@ -247,7 +247,7 @@ def render_docx(doc: RidDocumentData) -> bytes:
     for group in rid["cost_groups"]:
         d.add_heading(f"{group['party']} costs", level=2)
         _table(d, f"{group['party']} costs", ["Cost", "Amount", "Already budgeted"],
-               [[c["description"], c["amount"][:1].upper() + c["amount"][1:], "Yes" if c["already_budgeted"] else "No"]
+               [[c["description"], c["amount"], "Yes" if c["already_budgeted"] else "No"]
                 for c in group["items"]])
         p(rid["notes"]["dcc_costs_note"] if group["party"] == "DCC" else rid["notes"]["secas_costs_note"])
 
