@@ -197,6 +197,7 @@ def test_the_version_history_links_each_version_to_its_documents(dcc, release):
     page = dcc.get(f"/releases/{release.code}").get_data(as_text=True)
     assert f'href="/releases/{release.code}/rid/0.1.pdf"' in page
     assert f'href="/releases/{release.code}/rid/0.1.docx"' in page
+    assert f'href="/releases/{release.code}/rid.pdf"' in page and f'href="/releases/{release.code}/rid.docx"' in page
 
 
 def _baseline(app, users, release):
