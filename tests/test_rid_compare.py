@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -56,7 +57,6 @@ def dcc(app, users):
 
 
 def _rows(html: str) -> list[str]:
-    import re
     return [page_text(row) for row in re.findall(r"<tr\b.*?</tr>", html, re.S)]
 
 
@@ -128,6 +128,7 @@ def test_a_bad_choice_is_answered_with_the_error_summary(dcc, changed, query, st
         assert response.mimetype == "text/html"
         text = page_text(response.get_data(as_text=True))
         assert "There is a problem" in text and message in text, text[:400]
+        assert f"Error: {message}" in text  # beside the choice it is about, too
         assert "Changed" not in text
 
 

@@ -19,7 +19,7 @@ from portal.auth.models import User
 from portal.document.models import RidDocument
 from portal.document.render import document_html, version_document
 from portal.extensions import db
-from portal.releases.models import Criterion, Release, RidVersion, Stage
+from portal.releases.models import Criterion, Release, RidVersion
 from portal.releases.services import update_criterion
 
 MEETING = {"meeting_on": ["14", "8", "2020"], "minute_ref": "84/03"}

@@ -117,10 +117,18 @@ def _comparison(code: str):
     return release, form, old, new, compare_snapshots(old.snapshot, new.snapshot), None, 200
 
 
+def _mark_fields(form: CompareForm, problem: list[dict] | None) -> None:
+    """Each message beside the choice it is about, as in the error summary."""
+    for item in problem or []:
+        field = form[item["href"].removeprefix("#")]
+        field.errors = [*field.errors, item["text"]]
+
+
 @bp.get("/releases/<code>/rid/compare")
 @roles_required(*Role)
 def compare(code: str):
     release, form, old, new, sections, problem, status = _comparison(code)
+    _mark_fields(form, problem)
     return render_template("document/compare.html", release=release, form=form, old=old, new=new,
                            sections=sections, problem=problem), status
 
@@ -131,6 +139,7 @@ def compare_pdf(code: str):
     release, form, old, new, sections, problem, status = _comparison(code)
     if sections is None:
         # Not a comparison: the page says what was wrong, with the form to choose again.
+        _mark_fields(form, problem)
         return render_template("document/compare.html", release=release, form=form, old=old, new=new,
                                sections=None, problem=problem), (status if status != 200 else 404)
     html = render_template("document/compare_pdf.html", release=release, old=old, new=new, sections=sections,
