@@ -102,6 +102,7 @@ def test_the_pdf_is_tagged_for_screen_readers(dcc, release):
     tags: set[str] = set()
     header_ids: set[str] = set()
     cell_headers: list[list[str]] = []
+    scopes: list[str] = []
 
     def walk(node, depth=0):
         node = node.get_object() if hasattr(node, "get_object") else node
@@ -112,6 +113,7 @@ def test_the_pdf_is_tagged_for_screen_readers(dcc, release):
             tags.add(node.get("/S"))
             if node.get("/S") == "/TH":
                 header_ids.add(str(node["/ID"]))
+                scopes.append(str(node["/A"].get_object().get("/Scope")))
             if node.get("/S") == "/TD":
                 cell_headers.append([str(h) for h in node["/A"].get_object().get("/Headers", [])])
             walk(node.get("/K", []), depth + 1)
@@ -121,6 +123,8 @@ def test_the_pdf_is_tagged_for_screen_readers(dcc, release):
     # matrices its row's too.
     assert cell_headers and all(headers and set(headers) <= header_ids for headers in cell_headers)
     assert sum(len(headers) == 2 for headers in cell_headers) > 20
+    # Each header says what it heads: a column (in the table's head) or a row (the matrices' modifications).
+    assert set(scopes) == {"/Column", "/Row"} and scopes.count("/Row") > 20
 
 
 def test_no_table_row_is_split_across_pages(app, release):

@@ -102,9 +102,37 @@ def document_html(doc: RidDocumentData) -> str:
         doc=doc, rid=doc.rid, day=rid_day, tick=TICK, words=WORDING, change_text=_change_text)
 
 
+def header_scopes(document, pdf) -> None:
+    """WeasyPrint's finisher: give each table header its PDF/UA scope (/Column in the table's head, /Row in its
+    body, as the HTML's scope="col" / scope="row" say), besides the cells' /Headers WeasyPrint already writes."""
+    import pydyf
+
+    def parent(element):
+        reference = element.get("P")
+        if reference is None:
+            return None
+        number = int((reference.decode() if isinstance(reference, bytes) else str(reference)).split()[0])
+        return pdf.objects[number] if 0 <= number < len(pdf.objects) else None
+
+    for element in list(pdf.objects):
+        if isinstance(element, pydyf.Dictionary) and element.get("S") == "/TH":
+            row = parent(element)
+            group = parent(row) if isinstance(row, pydyf.Dictionary) else None
+            scope = "/Column" if isinstance(group, pydyf.Dictionary) and group.get("S") == "/THead" else "/Row"
+            attributes = element.get("A")
+            if not isinstance(attributes, pydyf.Dictionary):
+                attributes = element["A"] = pydyf.Dictionary({"O": "/Table"})
+            attributes["Scope"] = scope
+
+
+def write_tagged_pdf(html: str) -> bytes:
+    """Tagged PDF (PDF/UA-1: headings, lists, tables with headers and their scope, reading order, the document's
+    language) so that a screen reader can follow it."""
+    return HTML(string=html).write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True, finisher=header_scopes)
+
+
 def render_pdf(doc: RidDocumentData) -> bytes:
-    # Tagged (PDF/UA-1: headings, table headers with their scope, reading order, lang en-GB) for screen readers.
-    return HTML(string=document_html(doc)).write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True)
+    return write_tagged_pdf(document_html(doc))
 
 
 # --- DOCX ---------------------------------------------------------------------------------------------

@@ -5,14 +5,13 @@ import re
 
 from flask import Blueprint, Response, abort, render_template, request
 from sqlalchemy.orm import selectinload
-from weasyprint import HTML
 
 from ..access import Role, roles_required
 from ..releases.models import Release, RidVersion
 from ..releases.services import release_or_404
 from .compare import compare_snapshots
 from .forms import CompareForm
-from .render import rid_day, live_document, render_docx, render_pdf, version_document
+from .render import live_document, render_docx, render_pdf, rid_day, version_document, write_tagged_pdf
 from .services import stored_document
 
 bp = Blueprint("document", __name__)
@@ -144,5 +143,5 @@ def compare_pdf(code: str):
                                sections=None, problem=problem), (status if status != 200 else 404)
     html = render_template("document/compare_pdf.html", release=release, old=old, new=new, sections=sections,
                            day=rid_day)
-    body = HTML(string=html).write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True)
+    body = write_tagged_pdf(html)
     return _download(body, PDF, f"rid-{release.code}-compare-v{old.number}-v{new.number}.pdf")
