@@ -28,6 +28,7 @@ from .auth.views import bp as auth_bp
 from .calendar.views import bp as calendar_bp
 from .criteria.views import bp as criteria_bp
 from .decisions.views import bp as decisions_bp
+from .document.views import bp as document_bp
 from .criteria.cli import clean_uploads
 from .criteria.evidence_views import bp as evidence_bp
 from .notifications.cli import deliver_mail, send_reminders_command
@@ -88,7 +89,7 @@ def create_app(config_class) -> Flask:
 def _register_blueprints(app: Flask) -> None:
 
     for bp in (auth_bp, totp_bp, releases_bp, evidence_bp, criteria_bp, decisions_bp, audit_bp, ops_bp,
-               notifications_bp, calendar_bp, pack_bp, lifecycle_bp):
+               notifications_bp, calendar_bp, pack_bp, lifecycle_bp, document_bp):
         app.register_blueprint(bp)
 
 

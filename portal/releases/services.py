@@ -187,6 +187,8 @@ def baseline_rid(actor, release: Release, *, meeting_on: dt.date, minute_ref: st
                  f"minute {minute_ref}", obj=version, release=release,
                  after={"version": version.number, "panel_meeting_on": meeting_on.isoformat(),
                         "panel_minute_ref": minute_ref})
+    from ..document.services import store_version_pdf  # the document the Panel baselined, in this transaction
+    store_version_pdf(actor, release, version)
     return version
 
 

@@ -114,8 +114,10 @@ def rid_version(code: str, major: int, minor: int):
     version = db.first_or_404(sa.select(RidVersion).filter_by(release_id=release.id, major=major, minor=minor))
     rid = rid_view(version.snapshot) if version.snapshot else None
     versions = [v for v in release.rid_versions if (v.major, v.minor) <= (version.major, version.minor)]
+    from ..document.services import stored_document  # the baseline's stored PDF and its SHA-256
     return render_template("releases/rid_version.html", release=release, version=version, rid=rid,
-                           versions=versions, marks={}, editable=False, baselined=False)
+                           versions=versions, marks={}, editable=False, baselined=False,
+                           document=stored_document(version))
 
 
 # --- SECAS edits the RID: each row's form is a fragment for htmx and a page without JavaScript ------
