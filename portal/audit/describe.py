@@ -63,6 +63,7 @@ EVENT_NAMES = {
     "condition.waived": "Condition waived", "reminder.vote_closing": "Vote reminder",
     "user.invitation_sent": "Invitation sent", "user.invitation_resent": "Invitation resent",
     "user.invitation_revoked": "Invitation revoked", "user.invitation_accepted": "Invitation accepted",
+    "rid.document_stored": "Baselined RID stored",
 }
 
 
