@@ -11,7 +11,9 @@ The database is copied first, so every evidence file the copied rows refer to al
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
+import fcntl
 import decimal
 import enum
 import hashlib
@@ -39,6 +41,56 @@ GENESIS = "0" * 64
 
 class BackupError(Exception):
     """The backup or restore cannot go ahead, or its verification failed."""
+
+
+class BackupBusy(BackupError):
+    """Another backup of the same database is running (on this host or another): this one is skipped."""
+
+
+# The advisory-lock key that lets one backup at a time run against a PostgreSQL database, whichever host runs it.
+_BACKUP_LOCK_KEY = 0x5EC0BAC
+
+
+@contextlib.contextmanager
+def backup_lock():
+    """Hold the one backup lock for this database, or raise BackupBusy at once if another backup holds it.
+
+    PostgreSQL: a session advisory lock (`pg_try_advisory_lock`) on a connection of its own, released when the
+    backup ends or its connection drops. SQLite: an exclusive `flock` on a file beside the database, released
+    by the kernel if the process dies.
+    """
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        with db.engine.connect() as conn:
+            if not conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": _BACKUP_LOCK_KEY}):
+                conn.rollback()
+                raise BackupBusy("Another backup of this database is running (on this host or another): "
+                                 "this one is skipped.")
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _BACKUP_LOCK_KEY})
+                conn.commit()
+        return
+    database = db.engine.url.database
+    if dialect != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    lock_path = f"{database}.backup-lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o640)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BackupBusy(f"Another backup of this database is running (it holds {lock_path}): "
+                             "this one is skipped.") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -155,7 +207,13 @@ def _copy_evidence(upload_folder: Path, out: Path) -> dict[str, str]:
 
 
 def create_backup(out_dir: str, upload_folder: str) -> dict:
-    """Write a backup into `out_dir` (new or empty) and return its manifest."""
+    """Write a backup into `out_dir` (new or empty) and return its manifest; one backup at a time per database
+    (BackupBusy, before anything is written, if another is running)."""
+    with backup_lock():
+        return _create_backup(out_dir, upload_folder)
+
+
+def _create_backup(out_dir: str, upload_folder: str) -> dict:
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise BackupError(f"{out} is not empty: back up into a new directory.")
