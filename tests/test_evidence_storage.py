@@ -5,6 +5,7 @@ corrupted object refused on download, the store unreachable."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 import socket
@@ -21,6 +22,7 @@ from portal.criteria.cli import clean_uploads
 from portal.releases.models import Stage
 from tests.test_evidence_interrupted import BOUNDARY, BrokenStream, multipart_body
 from tests.test_evidence_upload import PDF, events, files, upload, url
+from tests.test_trust_backup import target_app  # noqa: F401 - a fixture
 
 REGION = "eu-west-2"
 
@@ -253,3 +255,44 @@ def test_store_unreachable_upload_503_with_reference_other_pages_work(app, clien
     health = client.get("/healthz")
     assert health.status_code == 200
     assert health.json == {"status": "degraded", "database": "ok", "storage": "ok", "object_store": "unreachable"}
+
+
+def _new_bucket(endpoint: str) -> str:
+    bucket = f"portal-restored-{secrets.token_hex(6)}"
+    boto3.client("s3", endpoint_url=endpoint, region_name=REGION).create_bucket(
+        Bucket=bucket, ObjectLockEnabledForBucket=True, CreateBucketConfiguration={"LocationConstraint": REGION})
+    return bucket
+
+
+@s3_only
+def test_backup_and_restore_cover_the_object_store(app, client, users, release, target_app, tmp_path):
+    big = PDF + os.urandom(6 * 1024 * 1024)
+    client.login(users["dcc"])
+    assert upload(client, release, 1).status_code == 303
+    assert upload(client, release, 2, content=big, name="big.pdf").status_code == 303
+    before = stored(app)
+    result = app.test_cli_runner().invoke(args=["portal", "backup", str(tmp_path / "backup")])
+    assert result.exit_code == 0 and "2 evidence files" in result.output, result.output
+    manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    assert manifest["evidence"] == {key: key.rsplit("/", 1)[1] for key in before}
+    assert all((tmp_path / "backup" / "evidence" / key).read_bytes() == data for key, data in before.items())
+    target_app.config.update(EVIDENCE_STORAGE="s3", S3_BUCKET=_new_bucket(app.config["S3_ENDPOINT_URL"]),
+                             S3_ENDPOINT_URL=app.config["S3_ENDPOINT_URL"], S3_REGION=REGION, S3_PART_MB=5,
+                             S3_OBJECT_LOCK_DAYS=1)
+    result = target_app.test_cli_runner().invoke(args=["portal", "restore", str(tmp_path / "backup")])
+    assert result.exit_code == 0 and "2 evidence files" in result.output, result.output
+    assert stored(target_app) == before
+    # A second restore into the same bucket is refused: it is no longer empty.
+    again = target_app.test_cli_runner().invoke(args=["portal", "restore", str(tmp_path / "backup")])
+    assert again.exit_code != 0
+
+
+@s3_only
+def test_a_backup_refuses_a_changed_object(app, client, users, release, tmp_path):
+    client.login(users["dcc"])
+    assert upload(client, release, 1).status_code == 303
+    [row] = files(app)
+    s3(app).put_object(Bucket=app.config["S3_BUCKET"], Key=f"{row.sha256[:2]}/{row.sha256}", Body=b"%PDF forged")
+    result = app.test_cli_runner().invoke(args=["portal", "backup", str(tmp_path / "backup")])
+    assert result.exit_code != 0
+    assert "do not match the SHA-256 they are kept under" in result.output

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
 import secrets
 import tempfile
 from pathlib import Path, PurePosixPath
@@ -154,12 +155,15 @@ class S3Storage:
         try:
             if self.exists(sha256):
                 return PurePosixPath(key)  # the same bytes are already kept (and perhaps locked): keep them
-            self._upload(staged, key, sha256)
+            self.upload_file(staged.path, staged.size, sha256)
         except self._errors() as err:
             raise StorageUnavailable("stored", err) from None
         return PurePosixPath(key)
 
-    def _upload(self, staged: storage.HashingTempFile, key: str, sha256: str) -> None:
+    def upload_file(self, path: Path, size: int, sha256: str) -> None:
+        """Send the file at `path` as the object for `sha256`, in parts; refused (and aborted) unless the bytes
+        sent hash to `sha256`."""
+        key = self.key_for(sha256)
         extra = {"ContentType": "application/octet-stream", "Metadata": {"sha256": sha256}}
         if self.sse:
             extra["ServerSideEncryption"] = self.sse
@@ -171,17 +175,17 @@ class S3Storage:
             extra.update(ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=retain_until)
         upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key, **extra)["UploadId"]
         try:
-            digest, parts, size = hashlib.sha256(), [], 0
-            with open(staged.path, "rb") as fh:
+            digest, parts, sent = hashlib.sha256(), [], 0
+            with open(path, "rb") as fh:
                 while chunk := fh.read(self.part_size):
                     digest.update(chunk)
-                    size += len(chunk)
+                    sent += len(chunk)
                     part = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id,
                                                    PartNumber=len(parts) + 1, Body=chunk)
                     parts.append({"ETag": part["ETag"], "PartNumber": len(parts) + 1})
                     del chunk
-            if digest.hexdigest() != sha256 or size != staged.size:
-                raise OSError("the staged upload changed while it was being sent to the evidence store")
+            if digest.hexdigest() != sha256 or sent != size:
+                raise OSError(f"{path} changed while it was being sent to the evidence store")
             done = self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
                                                          MultipartUpload={"Parts": parts})
         except BaseException:
@@ -235,14 +239,30 @@ class S3Storage:
         except self._errors() as err:
             log.warning("evidence object not removed", extra={"sha256": sha256, "reason": str(err)})
 
-    def orphans(self, known: set[str]) -> list[str]:
+    def keys(self) -> list[str]:
+        """Every object's key under S3_PREFIX (the current versions)."""
         found = []
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
-            for item in page.get("Contents", []):
-                name = item["Key"].rsplit("/", 1)[-1]
-                if name not in known:
-                    found.append(item["Key"])
+            found += [item["Key"] for item in page.get("Contents", [])]
         return found
+
+    def orphans(self, known: set[str]) -> list[str]:
+        return [key for key in self.keys() if key.rsplit("/", 1)[-1] not in known]
+
+    def download_to(self, key: str, target: Path) -> str:
+        """Copy one object into `target` (for a backup); its SHA-256."""
+        digest = hashlib.sha256()
+        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        try:
+            with open(target, "wb") as fh:
+                for chunk in body.iter_chunks(storage.FILE_CHUNK):
+                    digest.update(chunk)
+                    fh.write(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
+        finally:
+            body.close()
+        return digest.hexdigest()
 
     def remove_orphan(self, orphan: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=orphan)
