@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections import Counter
+from pathlib import Path
 
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
@@ -23,6 +27,8 @@ from portal.notifications.reminders import send_reminders, send_vote_reminders
 from portal.ops import backup as backup_module
 from portal.releases.models import Stage
 from tests.test_notifications_delivery import Inbox, _free_port
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _on_two_hosts(app, job, count: int = 2) -> list:
@@ -194,3 +200,46 @@ def test_writers_signers_and_verifiers_on_two_hosts_keep_one_chain(app):
         assert report.ok and report.checked == 41 and not report.notes
     result = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 0 and "Audit chain verified: 41 events" in result.output
+
+
+# --- The same with real processes: `flask` commands as cron would start them on two hosts --------------------
+
+def _flask(app, *args: str, **env: str) -> subprocess.Popen:
+    environment = dict(os.environ, PORTAL_CONFIG="test", TEST_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+                       UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"], **env)
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=environment,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_deliver_mail_processes_send_each_email_once(app):
+    inbox = SlowInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        with app.app_context():
+            db.session.add_all(OutboxMessage(to=f"member{n}@example.org", subject=f"Message {n}", body="Hello")
+                               for n in range(60))
+            db.session.commit()
+        hosts = [_flask(app, "portal", "deliver-mail", MAIL_SERVER="127.0.0.1", MAIL_PORT=str(controller.port))
+                 for _ in range(2)]
+        outputs = [host.communicate(timeout=120) for host in hosts]
+    finally:
+        controller.stop()
+    assert [host.returncode for host in hosts] == [0, 0], outputs
+    sent = [int(out.split("Outbox: ", 1)[1].split(" sent", 1)[0]) for out, _ in outputs]
+    assert sum(sent) == 60
+    assert len(inbox.messages) == 60
+    with app.app_context():
+        assert set(db.session.scalars(sa.select(OutboxMessage.status))) == {OutboxStatus.SENT}
+
+
+def test_a_backup_process_is_skipped_while_another_holds_the_lock(app, users, tmp_path):
+    with app.app_context(), backup_module.backup_lock():
+        host = _flask(app, "portal", "backup", str(tmp_path / "second"))
+        out, err = host.communicate(timeout=120)
+    assert host.returncode == 0, err
+    assert "Backup skipped: Another backup of this database is running" in out
+    assert not (tmp_path / "second").exists()
+    host = _flask(app, "portal", "backup", str(tmp_path / "third"))
+    out, err = host.communicate(timeout=120)
+    assert host.returncode == 0 and "Backup written to" in out, err
