@@ -25,6 +25,20 @@ class Config:
     # SQLite only: how long a writer waits for the write lock before the request fails (a 503).
     SQLITE_BUSY_TIMEOUT_SECONDS = _int("SQLITE_BUSY_TIMEOUT_SECONDS", 60)
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "evidence"))
+    # Where evidence files are kept (portal/criteria/backends.py): "local", the upload folder (one host), or "s3",
+    # an S3-compatible bucket shared by every host (uploads are still staged in UPLOAD_FOLDER's tmp/ first).
+    # Credentials come from boto3's usual chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, a role).
+    EVIDENCE_STORAGE = os.environ.get("EVIDENCE_STORAGE", "local")
+    S3_BUCKET = os.environ.get("S3_BUCKET", "")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")  # MinIO, Ceph RGW...; empty for AWS
+    S3_REGION = os.environ.get("S3_REGION", "")
+    S3_PREFIX = os.environ.get("S3_PREFIX", "")  # e.g. "evidence/"
+    S3_PART_MB = _int("S3_PART_MB", 8)  # each multipart part, and the memory an upload holds while it is sent
+    S3_SSE = os.environ.get("S3_SSE", "")  # "AES256" or "aws:kms" (with S3_SSE_KMS_KEY_ID); empty: the bucket's
+    S3_SSE_KMS_KEY_ID = os.environ.get("S3_SSE_KMS_KEY_ID", "")
+    # Object Lock retention in compliance mode for this many days (the bucket must have Object Lock on); 0: none.
+    S3_OBJECT_LOCK_DAYS = _int("S3_OBJECT_LOCK_DAYS", 0)
+    S3_TIMEOUT = _int("S3_TIMEOUT", 5)
     # Evidence files may be large; the limit is a setting (default 100 MB).
     MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 100) * 1024 * 1024
     SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 30)

@@ -146,6 +146,21 @@ def _sign_checkpoint(event: AuditEvent, reason: str, keys: AuditKeys) -> None:
     db.session.info.setdefault(_WITNESS_PENDING, []).append((checkpoint, checkpoint.record()))
 
 
+def sign_checkpoint_now() -> AuditCheckpoint | None:
+    """Sign the chain as it stands (`flask audit checkpoint`, from a timer on every host), unless its head is
+    already signed; in the caller's transaction, under the chain lock, so writers and signers on every host take
+    turns and the chain keeps one head: two signers at once make one checkpoint (length is unique as well)."""
+    _lock_chain()
+    head = chain_head()
+    if head is None or head.key_id is None:
+        return None  # nothing keyed to sign yet: the first keyed event signs itself
+    if db.session.scalar(sa.select(AuditCheckpoint.id).where(AuditCheckpoint.length == head.id)) is not None:
+        return None
+    _sign_checkpoint(head, "scheduled", audit_keys())
+    db.session.flush()
+    return db.session.info[_WITNESS_PENDING][-1][0]
+
+
 def _write_witness(session: so.Session) -> None:
     # Only after the outermost commit, so a rolled-back transaction never leaves a line claiming events that do not
     # exist; a savepoint rolled back inside it has taken its checkpoints out of the session.

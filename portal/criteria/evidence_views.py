@@ -2,7 +2,7 @@
 render)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..access import Invalid, Role, roles_required
@@ -11,7 +11,8 @@ from ..extensions import db
 from ..releases.services import release_or_404
 from ..queries import ReleaseFacts
 from ..workflow import offers, require
-from . import evidence_services as services, storage
+from . import evidence_services as services
+from .backends import backend
 from .evidence_forms import StatementForm, SubmitEvidenceForm, UploadForm, WithdrawForm
 
 bp = Blueprint("evidence", __name__)
@@ -52,10 +53,7 @@ def upload(code: str, number: int):
 @roles_required(*Role)
 def download(file_id: int):
     evidence = services.find_file(file_id)
-    response = send_file(storage.path_for(evidence.sha256), mimetype=evidence.content_type, as_attachment=True,
-                         download_name=evidence.original_name, conditional=False, etag=False)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return backend().send(evidence.sha256, evidence.content_type, evidence.original_name)
 
 
 @bp.post("/evidence/<int:file_id>/withdraw")

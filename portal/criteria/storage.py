@@ -1,5 +1,6 @@
-"""Evidence storage: uploads stream into a temp file in the upload folder while being hashed,
-then are flushed, fsynced and renamed into place by their SHA-256 (<folder>/ab/abcdef...).
+"""Evidence storage: uploads stream into a temp file in the upload folder while being hashed, then are stored
+by their SHA-256 in the configured backend (portal/criteria/backends.py, EVIDENCE_STORAGE): the local folder
+(flushed, fsynced and renamed into place, <folder>/ab/abcdef...) or S3-compatible object storage.
 
 Large files (bench/upload.py): the multipart parser reads the body of a file part in FILE_CHUNK pieces straight
 into reusable buffers and writes them to the temp file without copying them in Python. A helper thread hashes
@@ -129,7 +130,13 @@ class HashingTempFile:
         with open(self.path, "rb") as f:
             return f.read(n)
 
-    def store(self) -> Path:
+    def store(self):
+        """Store the file by its hash in the configured backend (an existing copy is kept as is); its location."""
+        from .backends import backend  # the backends build on this module
+
+        return backend().put(self)
+
+    def store_locally(self) -> Path:
         """Flush and fsync, then rename into place by hash (atomic); an existing copy is kept as is."""
         self._stop_helpers()
         self.file.flush()
@@ -387,16 +394,28 @@ class UploadRequest(Request):
 def remove_if_unreferenced(sha256: str, referenced: bool) -> None:
     """After a failed commit: drop a stored file that no row points to."""
     if not referenced:
-        path_for(sha256).unlink(missing_ok=True)
+        from .backends import backend
+
+        backend().remove(sha256)
 
 
-def scan(known_hashes: set[str]) -> tuple[list[Path], list[Path]]:
-    """(stray temp files, stored files with no row)."""
+def stray_temps() -> list[Path]:
+    """Temp files that interrupted uploads left in the upload folder (every backend stages uploads there)."""
+    tmp = upload_folder() / TMP_DIR
+    return sorted(tmp.glob(TMP_PREFIX + "*")) if tmp.exists() else []
+
+
+def local_orphans(known_hashes: set[str]) -> list[Path]:
+    """Files stored in the upload folder that no row refers to."""
     folder = upload_folder()
-    temps = sorted((folder / TMP_DIR).glob(TMP_PREFIX + "*")) if (folder / TMP_DIR).exists() else []
     orphans = []
     if folder.exists():
         for sub in sorted(folder.iterdir()):
             if sub.is_dir() and sub.name != TMP_DIR:
                 orphans += [p for p in sorted(sub.iterdir()) if p.name not in known_hashes]
-    return temps, orphans
+    return orphans
+
+
+def scan(known_hashes: set[str]) -> tuple[list[Path], list[Path]]:
+    """(stray temp files, stored files with no row) in the upload folder."""
+    return stray_temps(), local_orphans(known_hashes)

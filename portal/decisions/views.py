@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, make_response, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..access import Invalid, NotFound, Role, roles_required
@@ -17,7 +17,7 @@ from ..releases.services import release_or_404
 from ..timeutil import UK
 from ..workflow import CONFIRMATION_ACTIONS, conditions_blocking, offers, refusal, require
 from . import services
-from ..criteria import storage
+from ..criteria.backends import backend
 from .forms import (AcceptConditionForm, AlternateForm, ConditionMetForm, WaiveConditionForm, BallotForm, CloseVoteForm, ConfirmationForm, ConflictForm, DecisionForm,
                     OpenVoteForm, ReassessmentForm, RecommendationForm, ReplanForm, RevokeAlternateForm)
 from .models import Choice, ConfirmationKind, RecommendationKind
@@ -176,10 +176,7 @@ def condition_file(code: str, number: int):
     condition = services.find_condition(ReleaseFacts(release), number)
     if not condition.file_sha256:
         raise NotFound(f"Condition {number} has no file.")
-    response = send_file(storage.path_for(condition.file_sha256), mimetype=condition.file_type, as_attachment=True,
-                         download_name=condition.file_name, conditional=False, etag=False)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return backend().send(condition.file_sha256, condition.file_type, condition.file_name)
 
 
 # --- The vote --------------------------------------------------------------------------------------

@@ -38,16 +38,37 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(dt.timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-def _claim(message_id: int, attempts: int, now: dt.datetime) -> bool:
-    """Take a queued message for this worker (a conditional UPDATE, so two workers never send it twice)."""
-    claimed = db.session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.QUEUED,
-               OutboxMessage.attempts == attempts)
-        .values(attempts=attempts + 1, next_attempt_at=now + dt.timedelta(seconds=CLAIM_SECONDS))
-    ).rowcount == 1
-    db.session.commit()
-    return claimed
+def _claim_next(now: dt.datetime) -> OutboxMessage | None:
+    """Take the oldest due message for this worker, in its own short transaction, or None when none is left.
+
+    PostgreSQL: `FOR UPDATE SKIP LOCKED`, so workers on several hosts each take a different row without waiting
+    for one another. SQLite: its one writer serialises the workers. Either way the claim is a conditional UPDATE
+    that moves the message's next attempt past the claim period, so it is sent once (its rowcount says who won).
+    """
+    due = (sa.select(OutboxMessage.id, OutboxMessage.attempts)
+           .where(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now)
+           .order_by(OutboxMessage.id).limit(1))
+    if db.session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    try:
+        while (row := db.session.execute(due).first()) is not None:
+            message_id, attempts = row
+            claimed = db.session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.QUEUED,
+                       OutboxMessage.attempts == attempts)
+                .values(attempts=attempts + 1, next_attempt_at=now + dt.timedelta(seconds=CLAIM_SECONDS))
+                .execution_options(synchronize_session=False)
+            ).rowcount == 1
+            if claimed:
+                db.session.commit()
+                return db.session.get(OutboxMessage, message_id, populate_existing=True)
+            db.session.rollback()  # another worker took it between our read and our update: the next one
+        db.session.commit()
+        return None
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 def _connect(config) -> smtplib.SMTP:
@@ -74,22 +95,22 @@ def deliver_outbox(now: dt.datetime | None = None, limit: int = 200) -> Delivery
     config = current_app.config
     now = now or utcnow()
     report = DeliveryReport()
-    due = db.session.execute(
-        sa.select(OutboxMessage.id, OutboxMessage.attempts)
-        .where(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.id).limit(limit)).all()
     if not config.get("MAIL_SERVER"):
-        report.kept = len(due)
-        if due:
-            log.info("no MAIL_SERVER set: messages kept in the outbox", extra={"count": len(due)})
+        report.kept = db.session.scalar(
+            sa.select(sa.func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now))
+        if report.kept:
+            log.info("no MAIL_SERVER set: messages kept in the outbox", extra={"count": report.kept})
         return report
     max_attempts = config.get("MAIL_MAX_ATTEMPTS", 10)
     smtp = None
     try:
-        for message_id, attempts in due:
-            if not _claim(message_id, attempts, now):
-                continue
-            message = db.session.get(OutboxMessage, message_id)
+        # A claimed message is due again only after the claim period and a failed one after its backoff, both
+        # later than `now`: each message is taken at most once per run, and the loop ends.
+        for _ in range(limit):
+            message = _claim_next(now)
+            if message is None:
+                break
             try:
                 smtp = smtp or _connect(config)
             except (smtplib.SMTPException, OSError) as err:

@@ -5,13 +5,17 @@ A backup directory holds:
   database.sqlite3       (SQLite) made with SQLite's online backup API: one consistent snapshot
   tables/<table>.jsonl   (PostgreSQL) every table read in one REPEATABLE READ, READ ONLY transaction
   database.pgdump        (PostgreSQL, when pg_dump is installed) the same snapshot for a DBA's pg_restore
-  evidence/...           the evidence files, copied after the database snapshot
-The database is copied first, so every evidence file the copied rows refer to already exists on disk.
+  evidence/...           the evidence files (ab/abcdef..., from the upload folder or, with EVIDENCE_STORAGE=s3,
+                         the bucket), copied after the database snapshot, each file's SHA-256 checked
+The database is copied first, so every evidence file the copied rows refer to already exists in the store. The
+evidence folder has the same layout whichever backend wrote it, so a backup restores into either.
 """
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
+import fcntl
 import decimal
 import enum
 import hashlib
@@ -26,6 +30,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..audit.services import verify_chain
+from ..criteria.backends import backend
 from ..extensions import db
 from ..timeutil import utcnow
 
@@ -39,6 +44,56 @@ GENESIS = "0" * 64
 
 class BackupError(Exception):
     """The backup or restore cannot go ahead, or its verification failed."""
+
+
+class BackupBusy(BackupError):
+    """Another backup of the same database is running (on this host or another): this one is skipped."""
+
+
+# The advisory-lock key that lets one backup at a time run against a PostgreSQL database, whichever host runs it.
+_BACKUP_LOCK_KEY = 0x5EC0BAC
+
+
+@contextlib.contextmanager
+def backup_lock():
+    """Hold the one backup lock for this database, or raise BackupBusy at once if another backup holds it.
+
+    PostgreSQL: a session advisory lock (`pg_try_advisory_lock`) on a connection of its own, released when the
+    backup ends or its connection drops. SQLite: an exclusive `flock` on a file beside the database, released
+    by the kernel if the process dies.
+    """
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        with db.engine.connect() as conn:
+            if not conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": _BACKUP_LOCK_KEY}):
+                conn.rollback()
+                raise BackupBusy("Another backup of this database is running (on this host or another): "
+                                 "this one is skipped.")
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _BACKUP_LOCK_KEY})
+                conn.commit()
+        return
+    database = db.engine.url.database
+    if dialect != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    lock_path = f"{database}.backup-lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o640)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BackupBusy(f"Another backup of this database is running (it holds {lock_path}): "
+                             "this one is skipped.") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -154,8 +209,32 @@ def _copy_evidence(upload_folder: Path, out: Path) -> dict[str, str]:
     return hashes
 
 
+def _copy_objects(store, out: Path) -> dict[str, str]:
+    """The S3 backend's objects into the backup, each checked against the SHA-256 it is keyed by."""
+    hashes, bad = {}, []
+    target_root = out / EVIDENCE_DIR
+    target_root.mkdir()
+    for key in sorted(store.keys()):
+        relative = key[len(store.prefix):]
+        target = target_root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        hashes[relative] = store.download_to(key, target)
+        if hashes[relative] != relative.rsplit("/", 1)[-1]:
+            bad.append(key)
+    if bad:
+        raise BackupError(f"{len(bad)} object(s) in the evidence store do not match the SHA-256 they are kept "
+                          f"under (the first: {bad[0]}); restore them from an earlier backup.")
+    return hashes
+
+
 def create_backup(out_dir: str, upload_folder: str) -> dict:
-    """Write a backup into `out_dir` (new or empty) and return its manifest."""
+    """Write a backup into `out_dir` (new or empty) and return its manifest; one backup at a time per database
+    (BackupBusy, before anything is written, if another is running)."""
+    with backup_lock():
+        return _create_backup(out_dir, upload_folder)
+
+
+def _create_backup(out_dir: str, upload_folder: str) -> dict:
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise BackupError(f"{out} is not empty: back up into a new directory.")
@@ -168,7 +247,8 @@ def create_backup(out_dir: str, upload_folder: str) -> dict:
         counts, head, events = _backup_postgresql(out)
     else:
         raise BackupError(f"Backups of {dialect} databases are not supported.")
-    evidence = _copy_evidence(Path(upload_folder), out)
+    store = backend()
+    evidence = _copy_evidence(Path(upload_folder), out) if store.name == "local" else _copy_objects(store, out)
     database_files = {p.relative_to(out).as_posix(): sha256_file(p)
                       for p in sorted(out.rglob("*")) if p.is_file() and not p.relative_to(out).parts[0] == EVIDENCE_DIR}
     manifest = {
@@ -269,6 +349,21 @@ def _is_empty() -> bool:
                    for t in _tables() if t.name in existing)
 
 
+def _restore_objects(store, source: Path, manifest: dict, sent: list) -> list[str]:
+    """Send the backup's evidence files to the S3 backend; each is refused unless it hashes to its name and
+    to the manifest (the upload re-hashes it as it streams)."""
+    problems = []
+    for relative, expected in manifest["evidence"].items():
+        name = relative.rsplit("/", 1)[-1]
+        path = source / EVIDENCE_DIR / relative
+        if name != expected or sha256_file(path) != expected:
+            problems.append(f"evidence file {relative} does not match its SHA-256")
+            continue
+        store.upload_file(path, path.stat().st_size, expected)
+        sent.append(expected)
+    return problems
+
+
 def restore_backup(source_dir: str, upload_folder: str) -> RestoreReport:
     """Rebuild an empty portal from a backup and verify it; nothing is kept unless every check passes."""
     source = Path(source_dir)
@@ -285,11 +380,16 @@ def restore_backup(source_dir: str, upload_folder: str) -> RestoreReport:
         db.create_all()
     if not _is_empty():
         raise BackupError("The target database is not empty: restore only into a new, empty portal.")
+    store = backend()
     evidence_target = Path(upload_folder)
-    if evidence_target.is_dir() and any(p for p in evidence_target.iterdir() if not p.name.startswith(".healthz-")):
+    if store.name != "local":
+        if store.keys():
+            raise BackupError(f"The evidence bucket {store.bucket} is not empty.")
+    elif evidence_target.is_dir() and any(p for p in evidence_target.iterdir()
+                                          if not p.name.startswith(".healthz-")):
         raise BackupError(f"The evidence folder {evidence_target} is not empty.")
 
-    copied: list[Path] = []
+    copied: list = []  # local paths written, or (s3) the hashes sent
     try:
         _load_rows(source, manifest)
         db.session.flush()
@@ -302,7 +402,9 @@ def restore_backup(source_dir: str, upload_folder: str) -> RestoreReport:
         if chain.head_hash != manifest["audit_chain"]["head_hash"] or chain.checked != manifest["audit_chain"]["events"]:
             problems.append(f"audit chain head {chain.head_hash} ({chain.checked} events) does not match the "
                             f"backup's {manifest['audit_chain']['head_hash']} ({manifest['audit_chain']['events']} events)")
-        for relative, expected in manifest["evidence"].items():
+        if store.name != "local":
+            problems += _restore_objects(store, source, manifest, copied)
+        for relative, expected in manifest["evidence"].items() if store.name == "local" else ():
             target = evidence_target / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source / EVIDENCE_DIR / relative, target)
@@ -315,6 +417,9 @@ def restore_backup(source_dir: str, upload_folder: str) -> RestoreReport:
     except BaseException:
         db.session.rollback()
         for path in copied:
-            path.unlink(missing_ok=True)
+            if isinstance(path, Path):
+                path.unlink(missing_ok=True)
+            else:
+                store.remove(path)  # under Object Lock only a delete marker: the bucket was empty before
         raise
     return RestoreReport(counts, chain.head_hash, chain.checked, len(copied))

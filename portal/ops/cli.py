@@ -3,16 +3,22 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .backup import BackupError, create_backup, restore_backup
+from .backup import BackupBusy, BackupError, create_backup, restore_backup
 
 
 @click.command("backup")
 @click.argument("directory", type=click.Path(file_okay=False))
 @with_appcontext
 def backup_command(directory):
-    """Copy the database (consistently, while the portal runs) and the evidence files into DIRECTORY."""
+    """Copy the database (consistently, while the portal runs) and the evidence files into DIRECTORY.
+
+    One backup at a time per database: scheduled on every host, the others report that they are skipped and
+    exit 0 (their copy is being made), writing nothing."""
     try:
         manifest = create_backup(directory, current_app.config["UPLOAD_FOLDER"])
+    except BackupBusy as err:
+        click.echo(f"Backup skipped: {err}")
+        return
     except BackupError as err:
         raise click.ClickException(str(err))
     click.echo(f"Backup written to {directory}: {sum(manifest['row_counts'].values())} rows, "
