@@ -59,6 +59,9 @@ def pages_for(app) -> list[Page]:
     rel, crit = f"/releases/{live}", f"/releases/{live}/criteria/1"
     return [
         Page("release list", "secas", "/"),
+        Page("calendar", "secas", "/calendar"),
+        Page("calendar month", "secas", "/calendar/month"),  # this month: the releases in progress
+        Page("modification register", "secas", "/modifications"),
         Page("release page", "secas", rel),
         Page("  readiness grid", "secas", f"{rel}/criteria/grid", True, "release page"),
         Page("criterion page", "dcc", crit),

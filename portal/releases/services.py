@@ -156,6 +156,57 @@ def timeline_marks(release: Release, on: dt.date | None = None) -> dict[int, Mil
     return marks
 
 
+@dataclass(frozen=True)
+class PicturePoint:
+    x: int
+    y: int
+    label: str
+    due_on: dt.date
+    state: str  # done, next, overdue or planned
+    anchor_end: bool  # the label reads to the left of its dot (dots in the right part of the picture)
+
+
+@dataclass(frozen=True)
+class TimelinePicture:
+    width: int
+    height: int
+    axis_y: int
+    points: list[PicturePoint]
+    today_x: int
+    today: dt.date
+    today_outside: str  # "", "before" or "after": today is off the picture's span, shown at that edge
+
+
+PICTURE_WIDTH, PICTURE_ROW, PICTURE_MARGIN = 960, 30, 24
+
+
+def timeline_picture(milestones: list[dict], marks: dict[int, MilestoneMark],
+                     on: dt.date | None = None) -> TimelinePicture | None:
+    """Where each milestone sits on a line from the first to the last, one row each, and today against them: the
+    release page draws it as an SVG (templates/releases/_timeline_svg.html)."""
+    if not milestones:
+        return None
+    on = on or today()
+    first, last = min(m["due_on"] for m in milestones), max(m["due_on"] for m in milestones)
+    span = max((last - first).days, 1)
+    inner = PICTURE_WIDTH - 2 * PICTURE_MARGIN
+
+    def x_of(day: dt.date) -> int:
+        return PICTURE_MARGIN + round(inner * min(max((day - first).days / span, 0), 1))
+
+    points = []
+    for row, m in enumerate(milestones):
+        mark = marks.get(m["id"])
+        state = ("done" if mark and mark.done else "overdue" if mark and mark.overdue
+                 else "next" if mark and mark.is_next else "planned")
+        x = x_of(m["due_on"])
+        points.append(PicturePoint(x, PICTURE_MARGIN + row * PICTURE_ROW, m["event"], m["due_on"], state,
+                                   x > PICTURE_MARGIN + inner * 0.55))
+    axis_y = PICTURE_MARGIN + len(milestones) * PICTURE_ROW
+    outside = "before" if on < first else "after" if on > last else ""
+    return TimelinePicture(PICTURE_WIDTH, axis_y + 2 * PICTURE_MARGIN, axis_y, points, x_of(on), on, outside)
+
+
 def next_milestone(release: Release, on: dt.date | None = None) -> Milestone | None:
     """The next milestone not yet done: its event, acting role and date are the release's next deadline."""
     on = on or today()

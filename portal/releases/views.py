@@ -76,9 +76,11 @@ def _load_release(code: str) -> Release:
 
 def _rid_context(release: Release) -> dict:
     """What the RID section templates need for the live RID (kept on the release, see rid_live.py)."""
-    return {"release": release, "rid": rid_view(release.rid_live or services.rid_snapshot(release)),
-            "marks": services.timeline_marks(release), "editable": services.can_edit_rid(release, current_user),
-            "baselined": services.needs_change_note(release)}
+    rid = rid_view(release.rid_live or services.rid_snapshot(release))
+    marks = services.timeline_marks(release)
+    return {"release": release, "rid": rid, "marks": marks,
+            "picture": services.timeline_picture(rid["milestones"], marks),
+            "editable": services.can_edit_rid(release, current_user), "baselined": services.needs_change_note(release)}
 
 
 @bp.route("/releases/<code>/baseline", methods=["GET", "POST"])
