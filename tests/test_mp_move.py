@@ -172,3 +172,19 @@ def test_the_release_page_offers_secas_the_move_for_each_modification_in_scope(a
     assert move in login(users["secas"]).get("/releases/feb-2021").get_data(as_text=True)
     from decisions_support import client_for
     assert move not in client_for(app, users["dcc"]).get("/releases/feb-2021").get_data(as_text=True)
+
+
+def test_the_register_is_paged_by_reference(app, users, login, make_release):
+    from portal.releases.register import PER_PAGE
+    make_release()  # the demo's MP092, MP095, MP111, MP122
+    with app.app_context():
+        db.session.add_all(ModificationProposal(reference=f"MP{900 + n}", title=f"Extra {n}")
+                           for n in range(PER_PAGE))
+        db.session.commit()
+    client = login(users["opsg"])
+    first = page_text(client.get("/modifications").get_data(as_text=True))
+    assert "MP092" in first and f"MP{900 + PER_PAGE - 5}" in first and f"MP{900 + PER_PAGE - 1}" not in first
+    second = client.get("/modifications?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert second.lstrip().startswith('<div id="mp-register">') and "<html" not in second
+    assert f"MP{900 + PER_PAGE - 1}" in page_text(second) and "MP092" not in page_text(second)
+    assert client.get("/modifications?page=99999999999999999999").status_code == 200

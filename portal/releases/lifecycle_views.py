@@ -6,7 +6,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from ..access import Invalid, Role, roles_required
-from ..extensions import db
+from ..extensions import db, htmx
+from ..ids import bounded_int
 from ..queries import ReleaseFacts
 from ..workflow import refusal, require, require_portal
 from . import lifecycle, register
@@ -84,4 +85,9 @@ def move_modification(code: str, row_id: int):
 @bp.get("/modifications")
 @roles_required(*Role)
 def modifications():
-    return render_template("releases/modifications.html", register=register.mp_register(current_user))
+    page = max(request.args.get("page", 1, type=bounded_int), 1)
+    rows, more = register.mp_register(current_user, page)
+    links = {"newer": url_for("lifecycle.modifications", page=page - 1) if page > 1 else None,
+             "older": url_for("lifecycle.modifications", page=page + 1) if more else None}
+    template = "releases/_modifications.html" if htmx else "releases/modifications.html"
+    return render_template(template, register=rows, links=links)

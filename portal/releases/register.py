@@ -31,11 +31,18 @@ def _line(entry: ScopeEntry) -> str:
     return f"{entry.status.value.capitalize()} in {release.name} (planned go-live {uk_date(release.planned_go_live)})"
 
 
-def mp_register(user) -> list[RegisterRow]:
-    """Each modification with a line per release it has been in, earliest go-live first: two queries in all."""
-    mps = db.session.scalars(sa.select(ModificationProposal).order_by(ModificationProposal.reference)).all()
+PER_PAGE = 50  # the register grows by every release's modifications, so it is paged
+
+
+def mp_register(user, page: int = 1) -> tuple[list[RegisterRow], bool]:
+    """One page of modifications (by reference), each with a line per release it has been in, earliest go-live
+    first, and whether a later page follows: two queries whatever the number of releases."""
+    mps = db.session.scalars(sa.select(ModificationProposal).order_by(ModificationProposal.reference)
+                             .offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
+    more, mps = len(mps) > PER_PAGE, mps[:PER_PAGE]
     entries = db.session.scalars(
         sa.select(ScopeEntry).join(Release, ScopeEntry.release_id == Release.id)
+        .where(ScopeEntry.mp_id.in_([mp.id for mp in mps]))
         .options(joinedload(ScopeEntry.release), joinedload(ScopeEntry.moved_to))
         .order_by(Release.planned_go_live, Release.id)).all()
     rows = {mp.id: RegisterRow(mp) for mp in mps}
@@ -46,4 +53,4 @@ def mp_register(user) -> list[RegisterRow]:
         release_facts = facts.setdefault(entry.release_id, ReleaseFacts(entry.release))
         if may("move_modification", release_facts, user, entry):
             row.moves.append((entry, entry.release))
-    return list(rows.values())
+    return list(rows.values()), more
