@@ -303,3 +303,15 @@ def backend() -> EvidenceStorage:
         store = LocalStorage() if kind == "local" else S3Storage(app.config)
         app.extensions["evidence_storage"] = store
     return store
+
+
+def store(staged) -> object:
+    """Store a staged upload (storage.HashingTempFile) by its hash in the configured backend (an existing copy is
+    kept as is); its location."""
+    return backend().put(staged)
+
+
+def remove_if_unreferenced(sha256: str, referenced: bool) -> None:
+    """After a failed commit: drop a stored file that no row points to."""
+    if not referenced:
+        backend().remove(sha256)

@@ -16,7 +16,7 @@ from ..queries import ReleaseFacts
 from ..releases.models import Criterion, MilestoneKind, Release, Stage
 from ..timeutil import UK, as_utc, uk_time, utcnow, working_days_between
 from ..workflow import move_stage, require
-from . import filetypes, storage
+from . import backends, filetypes, storage
 from .evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 
 MAX_NAME_LENGTH = 200
@@ -108,7 +108,7 @@ def upload_evidence(actor, criterion: Criterion, staged: storage.HashingTempFile
     if duplicate is not None:
         raise Conflict(f"This file is already on criterion {criterion.number} as '{duplicate.original_name}' "
                        f"(uploaded {uk_time(duplicate.uploaded_at)}), so it was not stored again.")
-    storage_path = staged.store()
+    storage_path = backends.store(staged)
     evidence = EvidenceFile(
         release_id=criterion.release_id, criterion_id=criterion.id, sha256=staged.sha256, size=staged.size,
         content_type=filetype.mime, type_label=filetype.label, original_name=name, description=description,
@@ -120,7 +120,7 @@ def upload_evidence(actor, criterion: Criterion, staged: storage.HashingTempFile
             db.session.flush()
     except sa.exc.IntegrityError:
         referenced = db.session.scalar(sa.select(sa.exists().where(EvidenceFile.sha256 == staged.sha256)))
-        storage.remove_if_unreferenced(staged.sha256, bool(referenced))
+        backends.remove_if_unreferenced(staged.sha256, bool(referenced))
         raise Conflict(f"This file has just been uploaded to criterion {criterion.number}, "
                        "so it was not stored again.") from None
     after = {"name": name, "sha256": staged.sha256, "size": staged.size, "type": filetype.mime,

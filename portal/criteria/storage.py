@@ -130,12 +130,6 @@ class HashingTempFile:
         with open(self.path, "rb") as f:
             return f.read(n)
 
-    def store(self):
-        """Store the file by its hash in the configured backend (an existing copy is kept as is); its location."""
-        from .backends import backend  # the backends build on this module
-
-        return backend().put(self)
-
     def store_locally(self) -> Path:
         """Flush and fsync, then rename into place by hash (atomic); an existing copy is kept as is."""
         self._stop_helpers()
@@ -389,14 +383,6 @@ class UploadRequest(Request):
         finally:
             for stream in self.__dict__.pop("_upload_temps", []):
                 stream.close()
-
-
-def remove_if_unreferenced(sha256: str, referenced: bool) -> None:
-    """After a failed commit: drop a stored file that no row points to."""
-    if not referenced:
-        from .backends import backend
-
-        backend().remove(sha256)
 
 
 def stray_temps() -> list[Path]:

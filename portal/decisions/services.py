@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from ..access import Invalid, NotFound, PermissionDenied, Role
 from ..audit.services import record_event
 from ..auth.models import User
-from ..criteria import filetypes, storage
+from ..criteria import backends, filetypes, storage
 from ..criteria.evidence_services import check_file_name
 from ..criteria.models import Assessment
 from ..database import insert_once, locked, update_once
@@ -122,7 +122,7 @@ def mark_condition_met(actor, release: Release, condition: Condition, *, stateme
         filetype = filetypes.detect(staged, staged.size, name)
         if filetype is None:
             raise Invalid(f"The file is not a type the portal accepts. Upload {filetypes.ACCEPTED_LABEL}.", field="file")
-        staged.store()
+        backends.store(staged)
         file_fields = {"file_sha256": staged.sha256, "file_name": name, "file_size": staged.size,
                        "file_type": filetype.mime}
     _settle(actor, release, condition, ConditionState.OPEN,

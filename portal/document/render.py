@@ -88,7 +88,7 @@ def version_document(release: Release, version: RidVersion) -> RidDocumentData:
 
 def live_document(release: Release) -> RidDocumentData:
     """The RID as it stands now (the working draft after the last version issued)."""
-    from ..releases.services import rid_snapshot
+    from ..releases.snapshot import rid_snapshot
     current = release.current_rid
     label = f"Working draft after version {current.number}" if current else "Working draft"
     return RidDocumentData(release.name, release.code, label, today(),

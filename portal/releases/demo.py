@@ -13,7 +13,7 @@ from ..extensions import db
 from .models import (ChangeRequest, CostItem, Criterion, DocumentImpact, GlossaryTerm, ImpactSummary,
                      Milestone, MilestoneKind, ModificationProposal, ParticipantGroup, ParticipantImpact,
                      Release, RidVersion, ScopeEntry, ScopeStatus, SecDocument, Stage, TestPhase)
-from .services import rid_snapshot
+from .snapshot import rid_snapshot
 
 D = dt.date
 RELEASE_CODE = "feb-2021"

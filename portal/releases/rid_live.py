@@ -18,7 +18,7 @@ from ..extensions import db
 from .models import (ChangeRequest, CostItem, Criterion, DocumentImpact, GlossaryTerm, ImpactSummary, Milestone,
                      ModificationProposal, OtherCodeImpact, ParticipantGroup, ParticipantImpact, Release, ScopeEntry,
                      SecDocument, TestPhase)
-from .services import rid_snapshot
+from .snapshot import rid_snapshot
 
 # Rows that belong to one release's RID, by their release_id.
 RID_ROWS = (ScopeEntry, ChangeRequest, ParticipantImpact, ImpactSummary, DocumentImpact, OtherCodeImpact, Milestone,

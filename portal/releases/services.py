@@ -20,44 +20,7 @@ from .models import (CostItem, Criterion, DocumentImpact, ImpactSummary, Milesto
                      ParticipantGroup, ParticipantImpact, Release, RidVersion, ScopeEntry, ScopeStatus,
                      SecDocument, Stage)
 from .rid_view import IN_SCOPE
-
-
-def rid_snapshot(release: Release) -> dict[str, Any]:
-    """The whole RID as plain data, as it stands now (kept with each version from baselining on)."""
-    return {
-        "release": {"code": release.code, "name": release.name, "planned_go_live": release.planned_go_live.isoformat(),
-                    "notes": {k: getattr(release, k) for k in (
-                        "about", "approved_mps_note", "targeted_mps_note", "change_requests_note",
-                        "document_impacts_note", "other_codes_note", "test_strategy_note",
-                        "user_testing_note", "dcc_costs_note", "secas_costs_note")}},
-        "scope": [{"id": e.id, "mp_id": e.mp_id, "mp": e.mp.reference, "title": e.mp.title, "url": e.mp.url,
-                   "status": str(e.status),
-                   "cutoff_date": e.cutoff_date.isoformat() if e.cutoff_date else None,
-                   "summary": e.summary, "moved_to": e.moved_to.code if e.moved_to else None,
-                   "moved_to_name": e.moved_to.name if e.moved_to else None}
-                  for e in release.scope],
-        "change_requests": [{"id": c.id, "reference": c.reference, "title": c.title} for c in release.change_requests],
-        # The matrices' columns and rows, so a snapshot shows its matrices without the live tables.
-        "participant_groups": [{"id": g.id, "name": g.name} for g in db.session.scalars(
-            sa.select(ParticipantGroup).order_by(ParticipantGroup.position, ParticipantGroup.id))],
-        "sec_documents": [{"id": d.id, "name": d.name, "title": d.title} for d in db.session.scalars(
-            sa.select(SecDocument).order_by(SecDocument.position, SecDocument.id))],
-        "participant_impacts": sorted([p.mp_id, p.group_id] for p in release.participant_impacts),
-        "impact_summaries": [{"id": s.id, "kind": s.kind, "subject": s.subject, "text": s.text}
-                             for s in release.impact_summaries],
-        "document_impacts": sorted([d.mp_id, d.document_id] for d in release.document_impacts),
-        "other_code_impacts": [{"id": o.id, "code": o.code, "description": o.description}
-                               for o in release.other_code_impacts],
-        "milestones": [{"id": m.id, "kind": str(m.kind), "due_on": m.due_on.isoformat(), "event": m.event,
-                        "notes": m.notes, "acting_role": str(m.acting_role)} for m in release.milestones],
-        "test_phases": [{"id": t.id, "phase": t.phase, "name": t.name, "applies": t.applies, "reason": t.reason}
-                        for t in release.test_phases],
-        "cost_items": [{"id": c.id, "party": c.party, "description": c.description, "amount_pence": c.amount_pence,
-                        "already_budgeted": c.already_budgeted, "qualifier": c.qualifier} for c in release.cost_items],
-        "criteria": [{"id": c.id, "number": c.number, "text": c.text, "owner_role": str(c.owner_role)}
-                     for c in release.criteria],
-        "glossary": [{"id": g.id, "acronym": g.acronym, "term": g.term} for g in release.glossary],
-    }
+from .snapshot import rid_snapshot
 
 
 def release_or_404(code: str, *options) -> Release:
@@ -288,16 +251,12 @@ def scope_conflict(mp, release: Release) -> ScopeEntry | None:
 def update_scope_entry(actor, release: Release, entry: ScopeEntry, *, status: ScopeStatus,
                        cutoff_date: dt.date | None, summary: str, moved_to: Release | None,
                        change_note: str | None = None) -> bool:
-    """Change a modification's place in the release's scope. Moving an entry that is in the scope to another
-    release is the one move action (lifecycle.move_modification: both RIDs, both audit trails, the impact ticks)."""
+    """Change a modification's place in the release's scope (moving one that is in the scope to another release is
+    lifecycle.move_modification, the one move action: the scope edit calls it for that)."""
     if status == ScopeStatus.MOVED and moved_to is None:
         raise Invalid("Choose the release the modification has moved to.")
     if moved_to is not None and moved_to.id == release.id:
         raise Invalid("A modification cannot move to the release it is already in.")
-    if status == ScopeStatus.MOVED and entry.status in IN_SCOPE:
-        from .lifecycle import move_modification  # lifecycle builds on this module
-        move_modification(actor, entry, release, moved_to, change_note or "")
-        return True
     if status != ScopeStatus.MOVED:
         moved_to = None
     if cutoff_date is not None and cutoff_date > release.planned_go_live:

@@ -15,9 +15,9 @@ from ..notifications.services import unread_count
 from ..queries import ReleaseFacts
 from ..tasks import tasks_for
 from ..workflow import portal_offers, refusal, require
-from . import forms, rid_live, services
+from . import forms, lifecycle, rid_live, services
 from .models import MilestoneKind, ParticipantGroup, Release, RidVersion, ScopeStatus, SecDocument
-from .rid_view import find_row, rid_view
+from .rid_view import IN_SCOPE, find_row, rid_view
 
 bp = Blueprint("releases", __name__)
 
@@ -199,6 +199,9 @@ def edit_scope_entry(code: str, row_id: int):
 
     def save(f):
         moved_to = db.session.get(Release, f.moved_to_id.data) if f.moved_to_id.data else None
+        if f.status.data == ScopeStatus.MOVED and moved_to is not None and entry.status in IN_SCOPE:
+            lifecycle.move_modification(current_user, entry, release, moved_to, f.change_note.data or "")
+            return
         services.update_scope_entry(current_user, release, entry, status=ScopeStatus(f.status.data),
                                     cutoff_date=f.cutoff_date.data, summary=f.summary.data, moved_to=moved_to,
                                     change_note=f.change_note.data)
