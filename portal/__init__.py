@@ -18,7 +18,7 @@ from .auth import gates
 from .criteria.storage import UploadRequest
 from .extensions import csrf, db, htmx, login_manager, migrate
 from .ops import logs
-from .releases import rid_live
+from .releases import rid_live, rid_text
 from .releases.rid_view import pounds
 from .audit.cli import audit_cli
 from .audit.views import bp as audit_bp
@@ -98,6 +98,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["uk_date"] = timeutil.uk_date
     app.jinja_env.filters["pounds"] = pounds
     app.jinja_env.filters["due_phrase"] = timeutil.due_phrase
+    app.jinja_env.globals["rid_words"] = rid_text.WORDING
 
     @app.context_processor
     def portal_context():

@@ -7,6 +7,7 @@ import pytest
 from pypdf import PdfReader
 from weasyprint import HTML
 
+from pdf_helpers import pages_of_rows, pdf_text
 from portal.extensions import db
 from portal.pack.export import build_pack
 from portal.pack.pdf import pack_html
@@ -21,9 +22,6 @@ def pdf(client, users, make_release):
     assert response.status_code == 200
     return response.data
 
-
-def _text(data: bytes) -> str:
-    return " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).split())
 
 
 def test_the_pdf_is_tagged_with_its_language(pdf):
@@ -46,13 +44,13 @@ def test_the_pdf_is_tagged_with_its_language(pdf):
 
 
 def test_dates_read_one_way(pdf):
-    text = _text(pdf)
+    text = pdf_text(pdf)
     assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", text), re.findall(r"\b\d{4}-\d{2}-\d{2}\b", text)[:5]
     assert "25 February 2021" in text  # the planned go-live, as the rest of the pack writes dates
 
 
 def test_the_rid_summary_has_impacts_test_strategy_and_glossary(pdf):
-    text = _text(pdf)
+    text = pdf_text(pdf)
     for heading in ("Impacts on SEC Parties", "Impacts on SEC documents", "Other codes", "Test strategy",
                     "Glossary"):
         assert heading in text, heading
@@ -66,15 +64,6 @@ def test_no_table_row_is_split_across_pages(app, users, make_release):
             phase.reason = f"Reason {n}: " + "a long reason that takes many lines. " * 40  # rows near a page's end
         db.session.flush()
         document = HTML(string=pack_html(build_pack(db.session.get(Release, release.id)))).render()
-    pages_of: dict[int, set[int]] = {}
-
-    def walk(box, page, in_head=False):
-        in_head = in_head or getattr(box, "element_tag", None) == "thead"  # header rows repeat on each page
-        if getattr(box, "element_tag", None) == "tr" and box.element is not None and not in_head:
-            pages_of.setdefault(id(box.element), set()).add(page)
-        for child in getattr(box, "children", ()):
-            walk(child, page, in_head)
-    for number, page in enumerate(document.pages):
-        walk(page._page_box, number)
+    pages_of = pages_of_rows(document)
     assert len(document.pages) > 1 and len(pages_of) > 20
     assert all(len(pages) == 1 for pages in pages_of.values()), "a table row runs over a page break"

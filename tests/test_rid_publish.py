@@ -18,6 +18,7 @@ from portal.audit.models import AuditEvent
 from portal.auth.models import User
 from portal.document.models import RidDocument
 from portal.document.render import document_html, version_document
+from pdf_helpers import pages_of_rows, pdf_text
 from portal.extensions import db
 from portal.releases.models import Criterion, Release, RidVersion
 from portal.releases.services import update_criterion
@@ -48,9 +49,6 @@ IN_ORDER = [
 ]
 
 
-def _text(data: bytes) -> str:
-    return " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).split())
-
 
 def _in_order(text: str, parts: list[str]) -> None:
     at = 0
@@ -75,7 +73,7 @@ def test_a_version_downloads_as_a_pdf_that_reads_as_the_rid(dcc, release):
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.headers["Content-Disposition"] == f'attachment; filename="rid-{release.code}-v0.1.pdf"'
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    text = _text(response.data)
+    text = pdf_text(response.data)
     _in_order(text, IN_ORDER)
     for mp in ("MP092 ‘New Planned Maintenance methodology’", "MP095", "MP111", "MP122 ‘Operational Metrics’"):
         assert mp in text
@@ -134,16 +132,7 @@ def test_no_table_row_is_split_across_pages(app, release):
         doc.rid["milestones"] = [dict(m, notes=f"Note {n}: " + "a long note that takes several lines. " * 12)
                                  for n, m in enumerate(doc.rid["milestones"] * 6)]
         document = HTML(string=document_html(doc)).render()
-    pages_of: dict[int, set[int]] = {}
-
-    def walk(box, page, in_head=False):
-        in_head = in_head or getattr(box, "element_tag", None) == "thead"  # header rows repeat on each page
-        if getattr(box, "element_tag", None) == "tr" and box.element is not None and not in_head:
-            pages_of.setdefault(id(box.element), set()).add(page)
-        for child in getattr(box, "children", ()):
-            walk(child, page, in_head)
-    for number, page in enumerate(document.pages):
-        walk(page._page_box, number)
+    pages_of = pages_of_rows(document)
     assert len(document.pages) > 6 and len(pages_of) > 40
     assert all(len(pages) == 1 for pages in pages_of.values()), "a table row runs over a page break"
 
@@ -185,7 +174,7 @@ def test_a_version_downloads_as_a_word_document_with_the_same_sections(dcc, rele
 def test_the_live_draft_downloads_too(dcc, release):
     pdf = dcc.get(f"/releases/{release.code}/rid.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
-    assert "Working draft after version 0.1" in _text(pdf.data)
+    assert "Working draft after version 0.1" in pdf_text(pdf.data)
     word = dcc.get(f"/releases/{release.code}/rid.docx")
     assert word.status_code == 200
     assert "Working draft after version 0.1" in docx.Document(io.BytesIO(word.data)).sections[0].header.paragraphs[0].text
@@ -222,7 +211,7 @@ def test_baselining_stores_the_pdf_and_serves_it_byte_for_byte_after_the_rid_cha
     served = dcc.get(f"/releases/{release.code}/rid/1.0.pdf")
     assert served.status_code == 200 and served.data == content
     assert hashlib.sha256(served.data).hexdigest() == sha256
-    text = _text(served.data)
+    text = pdf_text(served.data)
     assert "Version 1.0" in text and "Baselined by the SEC Panel. Panel meeting of 14 Aug 2020, minute 84/03." in text
     # The version's page shows the stored document's SHA-256.
     page = dcc.get(f"/releases/{release.code}/rid/1.0").get_data(as_text=True)
@@ -238,10 +227,10 @@ def test_baselining_stores_the_pdf_and_serves_it_byte_for_byte_after_the_rid_cha
         db.session.commit()
     again = dcc.get(f"/releases/{release.code}/rid/1.0.pdf")
     assert again.data == content
-    newer = _text(dcc.get(f"/releases/{release.code}/rid/1.1.pdf").data)
+    newer = pdf_text(dcc.get(f"/releases/{release.code}/rid/1.1.pdf").data)
     assert "The DCC has shown no detrimental impact on consumers." in newer
     assert "1.1" in newer and "Criterion 7 reworded." in newer
-    assert "The DCC has shown no detrimental impact" not in _text(again.data)
+    assert "The DCC has shown no detrimental impact" not in pdf_text(again.data)
     assert count(app, RidDocument) == 1  # only the baseline's document is stored
 
 

@@ -10,37 +10,13 @@ from typing import Any
 from flask import current_app
 from weasyprint import HTML
 
+from ..releases import rid_text
 from ..releases.models import Release, RidVersion
 from ..releases.rid_view import rid_view
 from ..timeutil import today
 
-# The RID's fixed wording, shared by the PDF and the DOCX (the release page words them the same way).
-IMPACTS_INTRO = ("This section lists the impacts that the changes included in this release will have on participants "
-                 "and their systems, SEC documents and other industry codes. This section assumes all targeted "
-                 "modifications will be approved for inclusion in this release.")
-SUMMARIES_INTRO = ("The impacts on the different participants are summarised below. The business requirements for each "
-                   "Modification Proposal are annexed to the Modification Reports for each modification, which are "
-                   "available on the corresponding modifications’ webpages.")
-TARGETED_INTRO = ("The following Modification Proposals will be included in this release if a decision to approve is "
-                  "received by the respective cut-off dates:")
-DOCUMENTS_INTRO = "The following documents will be updated in this release:"
-DOCUMENTS_MATRIX_INTRO = "Each of these documents is impacted by the following modification(s):"
-DOCUMENTS_OUTRO = ("The approved changes to each document are annexed to the Modification Reports for each "
-                   "modification, which are available on the corresponding modifications’ webpages.")
-TIMELINE_INTRO = "This section lists the planned timeline for the implementation of this release."
-COSTS_INTRO = "This section summarises the costs that will be incurred by the DCC and SECAS in implementing this release."
-CRITERIA_INTRO = ("The following criteria will need to be met before the release can go live.",
-                  "Prior to go-live, the Operations Group will review the status of the release against these criteria. "
-                  "It will provide a recommendation to the Panel on whether to implement the release as planned. The "
-                  "Panel will review these recommendations and will determine then if the release should or shouldn’t "
-                  "be implemented as planned.")
-GLOSSARY_INTRO = ("This table lists all the acronyms used in this document and the full term they are an abbreviation "
-                  "for.")
+WORDING = rid_text.WORDING
 TICK = "✓"
-WORDING = {"impacts": IMPACTS_INTRO, "summaries": SUMMARIES_INTRO, "targeted": TARGETED_INTRO,
-           "documents": DOCUMENTS_INTRO, "documents_matrix": DOCUMENTS_MATRIX_INTRO, "documents_outro": DOCUMENTS_OUTRO,
-           "timeline": TIMELINE_INTRO, "costs": COSTS_INTRO, "criteria": CRITERIA_INTRO, "glossary": GLOSSARY_INTRO}
-
 
 def rid_day(value: dt.date | str | None) -> str:
     """A date as the RID writes it: "14 Aug 2020"."""
@@ -99,7 +75,7 @@ def document_html(doc: RidDocumentData) -> str:
     # Rendered without the request's context (no signed-in user, no page chrome): the document is the same for
     # everyone, and the baseline's copy is rendered inside the baseline's transaction.
     return current_app.jinja_env.get_template("document/rid.html").render(
-        doc=doc, rid=doc.rid, day=rid_day, tick=TICK, words=WORDING, change_text=_change_text)
+        doc=doc, rid=doc.rid, day=rid_day, tick=TICK, change_text=_change_text)
 
 
 def header_scopes(document, pdf) -> None:
@@ -218,7 +194,7 @@ def render_docx(doc: RidDocumentData) -> bytes:
     if rid["scope_targeted"] or rid["notes"]["targeted_mps_note"]:
         d.add_heading("Targeted Modification Proposals", level=2)
         if rid["scope_targeted"]:
-            p(TARGETED_INTRO)
+            p(WORDING["targeted"])
         for e in rid["scope_targeted"]:
             p(_scope_line(e), "List Bullet")
         p(rid["notes"]["targeted_mps_note"])
@@ -229,12 +205,12 @@ def render_docx(doc: RidDocumentData) -> bytes:
     p(rid["notes"]["change_requests_note"])
 
     d.add_heading("2. Impacts", level=1)
-    p(IMPACTS_INTRO)
+    p(WORDING["impacts"])
     d.add_heading("SEC Party and DCC impacts", level=2)
     matrix = rid["participant_matrix"]
     _table(d, "Participant impact matrix", ["Modification", *matrix["columns"]],
            [[r["mp"], *(TICK if on else "" for on in r["cells"])] for r in matrix["rows"]])
-    p(SUMMARIES_INTRO)
+    p(WORDING["summaries"])
     for heading, column, groups in (("SEC Party impacts", "Participant", rid["party_summaries"]),
                                     ("DCC impacts", "Area impacted", rid["dcc_summaries"])):
         d.add_heading(heading, level=3)
@@ -242,15 +218,15 @@ def render_docx(doc: RidDocumentData) -> bytes:
                [[g["subject"], "\n".join(f"• {s['text']}" for s in g["items"])] for g in groups])
     d.add_heading("SEC document impacts", level=2)
     if rid["documents_updated"]:
-        p(DOCUMENTS_INTRO)
+        p(WORDING["documents"])
         for doc_row in rid["documents_updated"]:
             p(f"{doc_row['name']} ‘{doc_row['title']}’", "List Bullet")
-        p(DOCUMENTS_MATRIX_INTRO)
+        p(WORDING["documents_matrix"])
     matrix = rid["document_matrix"]
     _table(d, "SEC document impact matrix", ["Document", *matrix["columns"]],
            [[r["name"], *(TICK if on else "" for on in r["cells"])] for r in matrix["rows"]])
     p(rid["notes"]["document_impacts_note"])
-    p(DOCUMENTS_OUTRO)
+    p(WORDING["documents_outro"])
     d.add_heading("Other Code impacts", level=2)
     for o in rid["other_code_impacts"]:
         p(f"{o['code']}: {o['description']}", "List Bullet")
@@ -258,7 +234,7 @@ def render_docx(doc: RidDocumentData) -> bytes:
     p(rid["notes"]["other_codes_note"])
 
     d.add_heading("3. Implementation timeline", level=1)
-    p(TIMELINE_INTRO)
+    p(WORDING["timeline"])
     _table(d, "Release implementation timetable", ["Date", "Event", "Notes"],
            [[rid_day(m["due_on"]), m["event"], m["notes"]] for m in rid["milestones"]])
 
@@ -271,7 +247,7 @@ def render_docx(doc: RidDocumentData) -> bytes:
                 for t in rid["test_phases"]])
 
     d.add_heading("5. Costs", level=1)
-    p(COSTS_INTRO)
+    p(WORDING["costs"])
     for group in rid["cost_groups"]:
         d.add_heading(f"{group['party']} costs", level=2)
         _table(d, f"{group['party']} costs", ["Cost", "Amount", "Already budgeted"],
@@ -280,7 +256,7 @@ def render_docx(doc: RidDocumentData) -> bytes:
         p(rid["notes"]["dcc_costs_note"] if group["party"] == "DCC" else rid["notes"]["secas_costs_note"])
 
     d.add_heading("6. Acceptance criteria", level=1)
-    for line in CRITERIA_INTRO:
+    for line in WORDING["criteria"]:
         p(line)
     d.add_heading("Operational acceptance criteria", level=2)
     for c in rid["criteria"]:
@@ -290,7 +266,7 @@ def render_docx(doc: RidDocumentData) -> bytes:
     _table(d, "Document history", ["Version", "Date", "Changes"],
            [[v["number"], rid_day(v["issued_on"]), _change_text(v)] for v in doc.versions])
     d.add_heading("Appendix 2: Glossary", level=1)
-    p(GLOSSARY_INTRO)
+    p(WORDING["glossary"])
     _table(d, "Glossary", ["Acronym", "Full term"], [[g["acronym"], g["term"]] for g in rid["glossary"]])
 
     out = io.BytesIO()
