@@ -46,7 +46,7 @@ def evidence_milestone(app, make_release):
     return one(app, Milestone, kind=MilestoneKind.EVIDENCE)
 
 
-def test_secas_edits_a_milestone_inline_and_gets_the_row(client, users, evidence_milestone, app):
+def test_secas_edits_a_milestone_inline_and_gets_the_timeline_with_its_picture(client, users, evidence_milestone, app):
     client.login(users["secas"])
     url = f"{BASE}/milestones/{evidence_milestone.id}/edit"
     form = client.get(url, headers={"HX-Request": "true"})
@@ -56,8 +56,11 @@ def test_secas_edits_a_milestone_inline_and_gets_the_row(client, users, evidence
 
     response = client.post_form(url, milestone_form(), htmx=True)
     assert response.status_code == 200
+    # The whole timeline comes back (the row moved, and so did its point on the picture).
+    assert response.headers["HX-Retarget"] == "#rid-timeline-section"
     html = response.get_data(as_text=True)
-    assert html.lstrip().startswith(f'<tr class="govuk-table__row" id="milestone-{evidence_milestone.id}"')
+    assert html.lstrip().startswith('<div id="rid-timeline-section">')
+    assert "DCC submits evidence, 26 January 2021" in html  # the picture's text alternative, redrawn
     assert row_cells(html, f"milestone-{evidence_milestone.id}")[:4] == [
         "26 January 2021", "DCC submits evidence", "Evidence due by noon.", "DCC"]
     stored = one(app, Milestone, id=evidence_milestone.id)

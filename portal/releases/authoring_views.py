@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..access import Invalid, Role, roles_required
-from ..extensions import db, htmx
+from ..access import Role, roles_required
+from ..extensions import htmx
 from ..workflow import require
 from . import authoring, authoring_forms as forms, services
 from .models import Release, ScopeStatus
-from .views import _form_ok, _load_release, _rid_context, _row_or_404, bp
+from .views import _flash_saved, _load_release, _rid_context, _row_or_404, _try_save, bp
 
 # Where each kind of row lives on the release page (the anchor a plain form post returns to).
 ANCHORS = {"scope": "scope", "change_request": "scope", "glossary": "glossary", "other_code": "impacts",
@@ -31,9 +31,7 @@ NARRATIVE_ANCHORS = {"about": "rid-document", "approved_mps_note": "scope", "tar
 def _done(code: str, anchor: str):
     """After a save: the release page at the section, or (htmx) the whole RID in place of the old one."""
     release = _load_release(code)
-    version = f" The RID is now version {release.current_rid.number}." if services.needs_change_note(release) \
-        and release.current_rid else ""
-    flash(f"Your change to the RID is saved.{version}", "success")
+    _flash_saved(release)
     if not htmx:
         return redirect(url_for("releases.show", code=code, _anchor=anchor), code=303)
     response = make_response(render_template("releases/_rid_document.html", **_rid_context(release)))
@@ -47,19 +45,9 @@ def _author(release: Release, form, anchor: str, save: Callable, title: str, for
     require("edit_rid", release, current_user)
     status, problem = 200, []
     if request.method == "POST":
-        if _form_ok(form, release):
-            try:
-                save(form)
-            except Invalid as err:
-                db.session.rollback()
-                field = getattr(form, err.field, None) if err.field else None
-                if field is not None:
-                    field.errors = [*field.errors, err.message]
-                else:
-                    problem = [{"text": err.message, "href": "#main-content"}]
-            else:
-                db.session.commit()
-                return _done(release.code, anchor)
+        saved, problem, _ = _try_save(form, release, save)
+        if saved:
+            return _done(release.code, anchor)
         status = 422
     template = "releases/_author_form.html" if htmx else "releases/author.html"
     return render_template(template, release=release, form=form, title=title, anchor=anchor, problem=problem,

@@ -74,12 +74,13 @@ def _load_release(code: str) -> Release:
     return services.release_or_404(code, *rid_live.rid_sections(), selectinload(Release.rid_versions))
 
 
-def _rid_context(release: Release) -> dict:
-    """What the RID section templates need for the live RID (kept on the release, see rid_live.py)."""
+def _rid_context(release: Release, *, picture: bool = True) -> dict:
+    """What the RID section templates need for the live RID (kept on the release, see rid_live.py); the timeline's
+    picture only where the answer draws it (the page, the whole RID, the timeline section)."""
     rid = rid_view(release.rid_live or services.rid_snapshot(release))
     marks = services.timeline_marks(release)
     return {"release": release, "rid": rid, "marks": marks,
-            "picture": services.timeline_picture(rid["milestones"], marks),
+            "picture": services.timeline_picture(rid["milestones"], marks) if picture else None,
             "editable": services.can_edit_rid(release, current_user), "baselined": services.needs_change_note(release)}
 
 
@@ -127,7 +128,7 @@ def rid_version(code: str, major: int, minor: int):
 # kind → (template returned after a save, id of the section it replaces or None for the row itself, columns)
 RID_PARTS = {
     "scope": ("releases/_scope.html", "rid-scope", 5),
-    "milestone": ("releases/_milestone_row.html", None, 6),
+    "milestone": ("releases/_timeline.html", "rid-timeline-section", 6),
     "summary": ("releases/_summary_row.html", None, 2),
     "criterion": ("releases/_criteria.html", "rid-criteria", 4),
     "cost": ("releases/_costs.html", "rid-costs", 4),
@@ -149,15 +150,39 @@ def _form_ok(form: forms.RidChangeForm, release: Release) -> bool:
     return ok
 
 
-def _saved(code: str, kind: str, row_id: int):
-    release = _load_release(code)
+def _flash_saved(release: Release) -> None:
+    """The one success message of every RID change (with htmx, shown by portal/refresh.py)."""
     version = f" The RID is now version {release.current_rid.number}." if services.needs_change_note(release) \
         and release.current_rid else ""
-    flash(f"Your change to the RID is saved.{version}", "success")  # with htmx, shown by portal/refresh.py
+    flash(f"Your change to the RID is saved.{version}", "success")
+
+
+def _try_save(form: forms.RidChangeForm, release: Release, save) -> tuple[bool, list, object]:
+    """Validate and call one service through `save`, committing if it succeeds: (saved, problem, what save gave).
+    A rule the service refuses with Invalid comes back on the form, against its field, or (no field) as the
+    problem for the error summary; nothing is stored."""
+    if not _form_ok(form, release):
+        return False, [], None
+    try:
+        result = save(form)
+    except Invalid as err:
+        db.session.rollback()
+        field = getattr(form, err.field, None) if err.field else None
+        if field is None:
+            return False, [{"text": err.message, "href": "#main-content"}], None
+        field.errors = [*field.errors, err.message]
+        return False, [], None
+    db.session.commit()
+    return True, [], result
+
+
+def _saved(code: str, kind: str, row_id: int):
+    release = _load_release(code)
+    _flash_saved(release)
     if not htmx:
         return redirect(url_for("releases.show", code=code, _anchor=f"{kind}-{row_id}"), code=303)
     template, section_id, _columns = RID_PARTS[kind]
-    context = _rid_context(release)
+    context = _rid_context(release, picture=template == "releases/_timeline.html")
     if section_id is None:
         return render_template(template, item=find_row(context["rid"], kind, row_id), **context)
     response = make_response(render_template(template, **context))
@@ -168,24 +193,19 @@ def _saved(code: str, kind: str, row_id: int):
 def _edit_rid(release: Release, form: forms.RidChangeForm, kind: str, row_id: int | None, save, title: str):
     """GET shows the form; POST validates, calls one service through `save`, commits and answers."""
     require("edit_rid", release, current_user)
-    status = 200
+    status, problem = 200, []
     if request.method == "POST":
-        if _form_ok(form, release):
-            try:
-                row_id = save(form) or row_id
-            except Invalid as err:  # a rule of the service about one field: shown on the form, nothing stored
-                db.session.rollback()
-                field = getattr(form, err.field or "", None)
-                if field is None:
-                    raise
-                field.errors = [*field.errors, err.message]
-            else:
-                db.session.commit()
-                return _saved(release.code, kind, row_id)
+        saved, problem, new_id = _try_save(form, release, save)
+        if saved:
+            return _saved(release.code, kind, new_id or row_id)
         status = 422
-    template = "releases/_rid_edit_form.html" if htmx and row_id else "releases/rid_edit.html"
-    return render_template(template, release=release, form=form, kind=kind, row_id=row_id, title=title,
-                           baselined=services.needs_change_note(release), columns=RID_PARTS[kind][2]), status
+    if htmx and row_id:
+        return render_template("releases/_rid_edit_form.html", release=release, form=form, kind=kind, row_id=row_id,
+                               problem=problem, baselined=services.needs_change_note(release),
+                               columns=RID_PARTS[kind][2]), status
+    return render_template("releases/author.html", release=release, form=form, title=title, problem=problem,
+                           anchor=f"{kind}-{row_id}" if row_id else None,
+                           baselined=services.needs_change_note(release)), status
 
 
 @bp.route("/releases/<code>/scope/<int:row_id>/edit", methods=["GET", "POST"])
