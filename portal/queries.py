@@ -149,7 +149,8 @@ class ReleaseFacts:
 
     @cached_property
     def criteria(self) -> list[Criterion]:
-        return list(self.release.criteria)
+        """The criteria the release must meet (a withdrawn one is in the record but needs nothing more)."""
+        return self.release.active_criteria
 
     @cached_property
     def finals(self) -> dict[int, Assessment]:

@@ -532,6 +532,14 @@ def _owner_refusal(subject, user) -> PermissionDenied | None:
     return None
 
 
+def _withdrawn(subject) -> Settled | None:
+    """A withdrawn criterion needs nothing more: no action on it (or on its files and requests) is offered."""
+    criterion = _criterion_of(subject)
+    if criterion is not None and criterion.withdrawn_at is not None:
+        return Settled(f"Criterion {criterion.number} was withdrawn from the RID, so it needs nothing more.")
+    return None
+
+
 def _who(action: Action | PortalAction) -> str:
     names = " or ".join(role.label for role in sorted(action.roles, key=list(Role).index))
     return f"{names} chair" if getattr(action, "chair_only", False) else names
@@ -548,7 +556,7 @@ def refusal(name: str, facts: ReleaseFacts, user, subject=None) -> PermissionDen
         return owner_refused
     if facts.stage not in action.stages:
         return Conflict(_out_of_stage(action, facts, subject))
-    reason = action.guard(facts, user, subject)
+    reason = _withdrawn(subject) or action.guard(facts, user, subject)
     if isinstance(reason, PermissionDenied) or reason is None:
         return reason
     return Conflict(reason)  # its message stays the guard's own string, Settled or not
@@ -565,7 +573,7 @@ def why_closed(name: str, facts: ReleaseFacts, subject=None) -> str | None:
     action = BY_NAME[name]
     if facts.stage not in action.stages:
         return _out_of_stage(action, facts, subject)
-    reason = action.guard(facts, None, subject)
+    reason = _withdrawn(subject) or action.guard(facts, None, subject)
     return None if isinstance(reason, PermissionDenied) else reason
 
 

@@ -158,6 +158,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "releases.remove_change_request": SECAS,
     "releases.remove_cost_item": SECAS,
     "releases.remove_criterion": SECAS,
+    "releases.withdraw_criterion": SECAS,
     "releases.remove_glossary_term": SECAS,
     "releases.remove_impact_summary": SECAS,
     "releases.remove_milestone": SECAS,

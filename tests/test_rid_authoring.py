@@ -368,7 +368,7 @@ def test_a_criterion_without_evidence_is_removed_one_with_evidence_is_refused(se
         db.session.commit()
     response = secas.post_form(f"{BASE}/criteria/{first.id}/remove", {})
     assert response.status_code == 409
-    assert "Criterion 1 has evidence, so it cannot be removed: withdraw it instead." in \
+    assert "Criterion 1 has evidence, so it cannot be removed: withdraw it instead (its record stays)." in \
         response.get_data(as_text=True)
     assert secas.post_form(f"{BASE}/criteria/{last.id}/remove", {}, htmx=True).status_code == 200
     assert count(app, Criterion) == 9 and actions(app)[-1] == "rid.criterion_removed"

@@ -43,6 +43,7 @@ EVENT_NAMES = {
     "rid.impact_summary_removed": "Impact summary removed", "rid.participant_group_added": "Participant group added",
     "rid.sec_document_added": "SEC document added", "rid.test_phase_changed": "Test phase changed",
     "rid.cost_added": "Cost added", "rid.cost_removed": "Cost removed", "rid.criterion_removed": "Criterion removed",
+    "rid.criterion_withdrawn": "Criterion withdrawn",
     "rid.milestone_removed": "Milestone removed", "rid.narrative_changed": "RID text changed",
     "evidence.upload": "Evidence uploaded", "evidence.replace": "Evidence replaced",
     "evidence.withdraw": "Evidence withdrawn", "evidence.statement": "Statement written",

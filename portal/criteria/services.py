@@ -125,7 +125,7 @@ def readiness_grid(release: Release) -> Grid:
     """One cell per criterion with its latest status, and the count per status."""
     rows = grid_rows(release)
     cells = []
-    for criterion in release.criteria:
+    for criterion in release.active_criteria:
         files, assessment = rows.get(criterion.id, (0, None))
         cells.append(GridCell(criterion.number, criterion.short_title, criterion.owner_role.label,
                               files, assessment.status if assessment else None,

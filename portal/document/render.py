@@ -260,7 +260,7 @@ def render_docx(doc: RidDocumentData) -> bytes:
         p(line)
     d.add_heading("Operational acceptance criteria", level=2)
     for c in rid["criteria"]:
-        p(f"{c['number']}. {c['text']}")
+        p(f"{c['number']}. {c['text']}{' (withdrawn)' if c.get('withdrawn') else ''}")
 
     d.add_heading("Appendix 1: Version control", level=1)
     _table(d, "Document history", ["Version", "Date", "Changes"],

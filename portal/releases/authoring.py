@@ -17,7 +17,8 @@ from ..criteria.models import Assessment, EvidenceRequest
 from ..decisions.models import ReassessmentMark
 from ..extensions import db
 from ..notifications.models import Reminder
-from ..timeutil import uk_date
+from ..timeutil import uk_date, utcnow
+from ..workflow import require
 from .models import (ChangeRequest, CostItem, Criterion, DocumentImpact, GlossaryTerm, ImpactSummary, Milestone,
                      MilestoneKind, ModificationProposal, OtherCodeImpact, ParticipantGroup, ParticipantImpact,
                      Release, ScopeEntry, ScopeStatus, SecDocument, TestPhase)
@@ -384,16 +385,43 @@ def criterion_references(criterion: Criterion) -> tuple[bool, bool]:
     return evidence, any(any_of(m) for m in (Assessment, EvidenceRequest, ReassessmentMark))
 
 
+def answered_criteria(release: Release) -> set[int]:
+    """The ids of the release's criteria that have any record against them (evidence, a statement, an assessment,
+    a request, a re-assessment mark), in one query: those are withdrawn, never removed."""
+    ids = sa.select(Criterion.id).where(Criterion.release_id == release.id)
+    marked = sa.union(*(sa.select(model.criterion_id).where(model.criterion_id.in_(ids))
+                        for model in (EvidenceFile, EvidenceStatement, Assessment, EvidenceRequest, ReassessmentMark)))
+    return set(db.session.scalars(marked))
+
+
 def remove_criterion(actor, release: Release, criterion: Criterion, change_note: str | None = None) -> None:
     """Remove a criterion nobody has answered yet; the numbers of the others stay as the RID gave them."""
     _check_rid_edit(actor, release, change_note)
     evidence, other = criterion_references(criterion)
-    if evidence:
-        raise Conflict(f"Criterion {criterion.number} has evidence, so it cannot be removed: withdraw it instead.")
-    if other:
-        raise Conflict(f"Criterion {criterion.number} has been assessed or asked about, so it cannot be removed.")
+    if evidence or other:
+        what = "has evidence" if evidence else "has been assessed or asked about"
+        raise Conflict(f"Criterion {criterion.number} {what}, so it cannot be removed: withdraw it instead "
+                       f"(its record stays).")
     _removed(actor, release, criterion, change_note, "rid.criterion_removed", f"Criterion {criterion.number}", {
         "number": criterion.number, "text": criterion.text, "owner_role": criterion.owner_role})
+
+
+def withdraw_criterion(actor, release: Release, criterion: Criterion, reason: str) -> None:
+    """Withdraw a criterion from the RID: it stays, marked withdrawn, with its evidence and assessments; the release
+    no longer needs it (no task, no assessment, not counted for the recommendation). The reason is the audit note
+    and, once baselined, the new RID version's change note. It cannot be undone (add a new criterion instead)."""
+    require("edit_rid", release, actor)
+    if not (reason or "").strip():  # always asked for, baselined or not: it is the record of why
+        raise Invalid("Say why the criterion is withdrawn", "change_note")
+    if criterion.withdrawn_at is not None:
+        raise Conflict(f"Criterion {criterion.number} is already withdrawn.")
+    criterion.withdrawn_at = utcnow()
+    db.session.flush()
+    db.session.expire(release)
+    record_event(actor, "rid.criterion_withdrawn", f"Criterion {criterion.number} withdrawn", obj=criterion,
+                 release=release, before={"number": criterion.number, "text": criterion.text,
+                                          "owner_role": _plain(criterion.owner_role)}, note=_note(reason))
+    record_rid_change(actor, release, reason)
 
 
 def remove_milestone(actor, release: Release, milestone: Milestone, change_note: str | None = None) -> None:

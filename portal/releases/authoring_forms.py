@@ -93,6 +93,18 @@ class RemoveForm(RidChangeForm):
     submit = SubmitField("Remove", widget=SubmitButton())
 
 
+class WithdrawForm(RidChangeForm):
+    """Withdrawing a criterion always asks why (the record's note; once baselined, the new version's change note)."""
+
+    always_note = True
+    change_note = TextAreaField(
+        "Reason for withdrawing the criterion", widget=GovTextArea(),
+        description="Its evidence and assessments stay in the record; the release will no longer need it.",
+        validators=[InputRequired("Say why the criterion is withdrawn"),
+                    MaxLength(2000)])
+    submit = SubmitField("Withdraw the criterion", widget=SubmitButton())
+
+
 class MoveForm(RidChangeForm):
     direction = RadioField("Move", widget=GovRadioInput(), choices=[("up", "Up"), ("down", "Down")],
                            validators=[InputRequired("Choose to move it up or down"),

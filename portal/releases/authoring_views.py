@@ -264,6 +264,17 @@ def remove_criterion(code: str, row_id: int):
                    authoring.remove_criterion)
 
 
+@bp.route("/releases/<code>/criteria/<int:row_id>/withdraw", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def withdraw_criterion(code: str, row_id: int):
+    """A criterion with a record against it is withdrawn, never removed: always a page, as it cannot be undone."""
+    release = _load_release(code)
+    criterion = _row_or_404(release.criteria, row_id)
+    return _author(release, forms.WithdrawForm(), ANCHORS["criterion"],
+                   lambda f: authoring.withdraw_criterion(current_user, release, criterion, f.change_note.data),
+                   f"Withdraw criterion {criterion.number}", f"withdraw-criterion-{row_id}")
+
+
 @bp.route("/releases/<code>/milestones/<int:row_id>/remove", methods=["GET", "POST"])
 @roles_required(Role.SECAS)
 def remove_milestone(code: str, row_id: int):

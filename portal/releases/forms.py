@@ -125,7 +125,10 @@ def _required_text(message: str, max_length: int):
 
 
 class RidChangeForm(PortalForm):
-    """Every RID edit: its change note is needed once the RID is baselined (the view decides)."""
+    """Every RID edit: its change note is needed once the RID is baselined (the view decides), and shown always
+    where the form says so (`always_note`)."""
+
+    always_note = False
 
     change_note = TextAreaField(
         "Change note", widget=GovTextArea(),

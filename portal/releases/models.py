@@ -96,6 +96,11 @@ class Release(db.Model):
     test_phases: so.Mapped[list[TestPhase]] = so.relationship(order_by="TestPhase.position")
     cost_items: so.Mapped[list[CostItem]] = so.relationship(order_by="CostItem.position")
     criteria: so.Mapped[list[Criterion]] = so.relationship(back_populates="release", order_by="Criterion.number")
+
+    @property
+    def active_criteria(self) -> list[Criterion]:
+        """The criteria the release must still meet: all but the withdrawn ones."""
+        return [c for c in self.criteria if c.withdrawn_at is None]
     glossary: so.Mapped[list[GlossaryTerm]] = so.relationship(order_by="GlossaryTerm.position")
     rid_versions: so.Mapped[list[RidVersion]] = so.relationship(
         back_populates="release", order_by="(RidVersion.major, RidVersion.minor)")
@@ -295,6 +300,9 @@ class Criterion(db.Model):
     number: so.Mapped[int]
     text: so.Mapped[str] = so.mapped_column(sa.Text)
     owner_role: so.Mapped[Role] = so.mapped_column(sa.Enum(Role, native_enum=False, length=20))
+    # Set when SECAS withdraws a criterion that has been answered (its evidence and assessments stay in the
+    # record); a withdrawn criterion needs nothing more before go-live.
+    withdrawn_at: so.Mapped[dt.datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
 
     release: so.Mapped[Release] = so.relationship(back_populates="criteria")
 

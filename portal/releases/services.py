@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..access import Invalid, Role
+from ..access import Conflict, Invalid, Role
 from ..audit.services import record_event
 from ..database import locked
 from ..extensions import db
@@ -283,7 +283,9 @@ def update_milestone(actor, release: Release, milestone: Milestone, *, due_on: d
 
 def update_criterion(actor, release: Release, criterion: Criterion, *, text: str, owner_role: Role,
                      change_note: str | None = None) -> bool:
-    """Change an acceptance criterion's wording or owner."""
+    """Change an acceptance criterion's wording or owner (not once withdrawn: that is the record)."""
+    if criterion.withdrawn_at is not None:
+        raise Conflict(f"Criterion {criterion.number} is withdrawn, so it cannot be changed.")
     return _change_row(actor, release, criterion, {"text": text.strip(), "owner_role": owner_role},
                        change_note, "rid.criterion_changed", f"Criterion {criterion.number}")
 

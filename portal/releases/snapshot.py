@@ -42,7 +42,9 @@ def rid_snapshot(release: Release) -> dict[str, Any]:
                         for t in release.test_phases],
         "cost_items": [{"id": c.id, "party": c.party, "description": c.description, "amount_pence": c.amount_pence,
                         "already_budgeted": c.already_budgeted, "qualifier": c.qualifier} for c in release.cost_items],
-        "criteria": [{"id": c.id, "number": c.number, "text": c.text, "owner_role": str(c.owner_role)}
-                     for c in release.criteria],
+        # "withdrawn" only on a withdrawn criterion, so that the RID versions stored before withdrawal existed
+        # compare equal to today's for every other criterion.
+        "criteria": [{"id": c.id, "number": c.number, "text": c.text, "owner_role": str(c.owner_role),
+                      **({"withdrawn": True} if c.withdrawn_at is not None else {})} for c in release.criteria],
         "glossary": [{"id": g.id, "acronym": g.acronym, "term": g.term} for g in release.glossary],
     }

@@ -15,7 +15,7 @@ from ..notifications.services import unread_count
 from ..queries import ReleaseFacts
 from ..tasks import tasks_for
 from ..workflow import portal_offers, refusal, require
-from . import forms, lifecycle, rid_live, services
+from . import authoring, forms, lifecycle, rid_live, services
 from .models import MilestoneKind, ParticipantGroup, Release, RidVersion, ScopeStatus, SecDocument
 from .rid_view import IN_SCOPE, find_row, rid_view
 
@@ -79,9 +79,11 @@ def _rid_context(release: Release, *, picture: bool = True) -> dict:
     picture only where the answer draws it (the page, the whole RID, the timeline section)."""
     rid = rid_view(release.rid_live or services.rid_snapshot(release))
     marks = services.timeline_marks(release)
+    editable = services.can_edit_rid(release, current_user)
     return {"release": release, "rid": rid, "marks": marks,
             "picture": services.timeline_picture(rid["milestones"], marks) if picture else None,
-            "editable": services.can_edit_rid(release, current_user), "baselined": services.needs_change_note(release)}
+            "editable": editable, "baselined": services.needs_change_note(release),
+            "answered": authoring.answered_criteria(release) if editable else set()}
 
 
 @bp.route("/releases/<code>/baseline", methods=["GET", "POST"])
