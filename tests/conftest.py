@@ -1,7 +1,6 @@
 """Fixtures: a fresh app and database per test, builders for users and releases, a login helper."""
 from __future__ import annotations
 
-import gc
 import json
 import os
 import re
@@ -22,13 +21,6 @@ from portal.releases import demo  # noqa: E402
 from portal.releases.models import Release, Stage  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
-
-# Each test builds a whole app; the cyclic garbage collector then spends a large share of the run walking the
-# objects every earlier import made (tests/test_rid_authoring.py: 9 s of 66 s). Freeze what exists now and collect
-# less often: memory stays bounded (a full collection still runs), the suite runs faster.
-gc.collect()
-gc.freeze()
-gc.set_threshold(20_000, 20, 50)
 
 
 def _database_for_this_worker(url: str) -> str:
