@@ -48,9 +48,20 @@ def latest_assessments(release: Release) -> dict[int, Assessment]:
     return {a.criterion_id: a for a in rows}
 
 
-def grid_rows(release: Release) -> dict[int, tuple[int, Assessment | None]]:
-    """criterion id -> (its files in the current round, not withdrawn; the assessment that stands), in one
-    query: the readiness grid is on every release and criterion page."""
+def has_records():
+    """True for a criterion with any record against it (evidence, a statement, an assessment, a request, a
+    re-assessment mark), correlated to Criterion.id: such a criterion is withdrawn, never removed."""
+    from ..decisions.models import ReassessmentMark
+    from .evidence_models import EvidenceStatement
+
+    records = (so.aliased(model) for model in
+               (EvidenceFile, EvidenceStatement, Assessment, EvidenceRequest, ReassessmentMark))
+    return sa.or_(*(sa.exists().where(record.criterion_id == Criterion.id) for record in records))
+
+
+def grid_rows(release: Release) -> dict[int, tuple[int, Assessment | None, bool]]:
+    """criterion id -> (its files in the current round, not withdrawn; the assessment that stands; whether it has
+    any record), in one query: the readiness grid is on every release and criterion page."""
     other = so.aliased(Assessment)
     standing = (sa.select(sa.func.coalesce(sa.func.max(sa.case((other.is_current_final, other.id))),
                                            sa.func.max(other.id)))
@@ -58,10 +69,10 @@ def grid_rows(release: Release) -> dict[int, tuple[int, Assessment | None]]:
     files = (sa.select(sa.func.count()).select_from(EvidenceFile)
              .where(EvidenceFile.criterion_id == Criterion.id, EvidenceFile.round == release.round,
                     EvidenceFile.withdrawn_at.is_(None)).scalar_subquery())
-    rows = db.session.execute(sa.select(Criterion.id, files, Assessment)
+    rows = db.session.execute(sa.select(Criterion.id, files, Assessment, has_records())
                               .outerjoin(Assessment, Assessment.id == standing)
                               .where(Criterion.release_id == release.id))
-    return {criterion_id: (count, assessment) for criterion_id, count, assessment in rows}
+    return {criterion_id: (count, assessment, answered) for criterion_id, count, assessment, answered in rows}
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,7 @@ class Grid:
     release: Release
     cells: list[GridCell]
     counts: list[tuple[str, int]]
+    answered: frozenset[int]  # the criteria with any record, withdrawn or not: never removed
 
 
 def readiness_grid(release: Release) -> Grid:
@@ -126,13 +138,14 @@ def readiness_grid(release: Release) -> Grid:
     rows = grid_rows(release)
     cells = []
     for criterion in release.active_criteria:
-        files, assessment = rows.get(criterion.id, (0, None))
+        files, assessment, _ = rows.get(criterion.id, (0, None, False))
         cells.append(GridCell(criterion.number, criterion.short_title, criterion.owner_role.label,
                               files, assessment.status if assessment else None,
                               assessment.kind if assessment else None, evidence_services.criterion_path(criterion)))
     tally = Counter(cell.label for cell in cells)
     order = [s.label for s in AssessmentStatus] + ["Not assessed"]
-    return Grid(release, cells, [(label, tally[label]) for label in order])
+    return Grid(release, cells, [(label, tally[label]) for label in order],
+                frozenset(criterion_id for criterion_id, (_, _, answered) in rows.items() if answered))
 
 
 # --- Assessments ---------------------------------------------------------------------------------------

@@ -386,12 +386,11 @@ def criterion_references(criterion: Criterion) -> tuple[bool, bool]:
 
 
 def answered_criteria(release: Release) -> set[int]:
-    """The ids of the release's criteria that have any record against them (evidence, a statement, an assessment,
-    a request, a re-assessment mark), in one query: those are withdrawn, never removed."""
-    ids = sa.select(Criterion.id).where(Criterion.release_id == release.id)
-    marked = sa.union(*(sa.select(model.criterion_id).where(model.criterion_id.in_(ids))
-                        for model in (EvidenceFile, EvidenceStatement, Assessment, EvidenceRequest, ReassessmentMark)))
-    return set(db.session.scalars(marked))
+    """The ids of the release's criteria that have any record against them, in one query: those are withdrawn,
+    never removed."""
+    from ..criteria.services import has_records
+
+    return set(db.session.scalars(sa.select(Criterion.id).where(Criterion.release_id == release.id, has_records())))
 
 
 def remove_criterion(actor, release: Release, criterion: Criterion, change_note: str | None = None) -> None:

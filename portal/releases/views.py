@@ -46,8 +46,9 @@ def show(code: str):
     # The RID comes from Release.rid_live; only what the page computes with is loaded as rows.
     release = services.release_or_404(code, undefer(Release.rid_live), *(
         selectinload(rel) for rel in (Release.milestones, Release.criteria, Release.rid_versions)))
-    return render_template("releases/show.html", **_rid_context(release),
-                           next_milestone=services.next_milestone(release), grid=readiness_grid(release),
+    grid = readiness_grid(release)
+    return render_template("releases/show.html", **_rid_context(release, answered=grid.answered),
+                           next_milestone=services.next_milestone(release), grid=grid,
                            decision=decision_summary(release, current_user, ReleaseFacts(release)))
 
 
@@ -74,7 +75,7 @@ def _load_release(code: str) -> Release:
     return services.release_or_404(code, *rid_live.rid_sections(), selectinload(Release.rid_versions))
 
 
-def _rid_context(release: Release, *, picture: bool = True) -> dict:
+def _rid_context(release: Release, *, picture: bool = True, answered: frozenset[int] | None = None) -> dict:
     """What the RID section templates need for the live RID (kept on the release, see rid_live.py); the timeline's
     picture only where the answer draws it (the page, the whole RID, the timeline section)."""
     rid = rid_view(release.rid_live or services.rid_snapshot(release))
@@ -83,7 +84,8 @@ def _rid_context(release: Release, *, picture: bool = True) -> dict:
     return {"release": release, "rid": rid, "marks": marks,
             "picture": services.timeline_picture(rid["milestones"], marks) if picture else None,
             "editable": editable, "baselined": services.needs_change_note(release),
-            "answered": authoring.answered_criteria(release) if editable else set()}
+            "answered": (answered if answered is not None else authoring.answered_criteria(release))
+            if editable else set()}
 
 
 @bp.route("/releases/<code>/baseline", methods=["GET", "POST"])
