@@ -87,7 +87,7 @@ class Cluster:
     """Two (or more) gunicorn hosts and HAProxy, on free loopback ports; stop() kills everything it started."""
 
     def __init__(self, database_url: str, work: Path, hosts: int = 2, workers: int = 2,
-                 python: str = sys.executable):
+                 python: str = sys.executable, env: dict | None = None):
         self.url, self.work, self.workers, self.python = database_url, Path(work), workers, python
         self.work.mkdir(parents=True, exist_ok=True)
         (self.work / "evidence").mkdir(exist_ok=True)
@@ -104,6 +104,7 @@ class Cluster:
                     "PORTAL_BASE_URL": f"http://{HOST}:{self.lb_port}", "FORWARDED_ALLOW_IPS": HOST,
                     "WEB_CONCURRENCY": str(workers), "GUNICORN_MAX_REQUESTS": "0", "LOG_LEVEL": "warning",
                     "DB_POOL_SIZE": "5", "DB_MAX_OVERFLOW": "10"}
+        self.env.update(env or {})
         for name in ("AUDIT_KEY_FILE", "AUDIT_SIGNING_KEY_FILE", "AUDIT_KEYS", "AUDIT_KEYS_FILE", "PORTAL_TODAY"):
             self.env.pop(name, None)
 
@@ -351,7 +352,9 @@ def check_audit(cluster: Cluster) -> dict:
     witness = cluster.work / "audit-witness.jsonl"
     lines = len(witness.read_text().splitlines()) if witness.exists() else 0
     ok = result.returncode == 0 and forks == 0 and gaps == 0
-    return {"ok": ok, "verify": (result.stdout + result.stderr).strip().splitlines()[-1:], "events": events,
+    said = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Audit chain")]
+    return {"ok": ok, "verify": said[-1:] or (result.stdout + result.stderr).strip().splitlines()[-1:],
+            "exit": result.returncode, "events": events,
             "forks": forks, "gaps": gaps, "witness_checkpoints": lines}
 
 
@@ -409,6 +412,7 @@ def check_kill(cluster: Cluster, seconds: float = 10, kill_after: float = 3, use
     ok = not lost and not [a for a in failed if a[0] > marked_down_at]
     return {"ok": ok, "requests": len(answers), "ballots_done": len(done), "ballots_stored": len(stored),
             "done_but_not_stored": len(lost),
+            "failed_but_stored": sum(1 for a in failed if a[1] == "ballot" and a[3] in stored),
             "marked_down_after_s": round(marked_down_at - killed_at, 2),
             "failed_before_kill": sum(1 for a in failed if a[0] < killed_at),
             "failed_between_kill_and_down": sum(1 for a in failed if killed_at <= a[0] <= marked_down_at),
@@ -436,6 +440,8 @@ def main():
     args = parser.parse_args()
     if args.seconds > 30:
         sys.exit("Keep the load bounded: at most 30 s a run.")
+    # A timeout's SIGTERM runs the clean-up below (Cluster.stop) too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     report = {}
     with Cluster(args.database_url, Path(args.work), workers=args.workers) as cluster:
         print(f"== hosts on 127.0.0.1:{cluster.ports}, HAProxy on 127.0.0.1:{cluster.lb_port}", flush=True)
