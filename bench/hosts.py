@@ -422,9 +422,10 @@ def check_kill(cluster: Cluster, seconds: float = 10, kill_after: float = 3, use
             "current_per_member": sorted(set(current[mid] for mid, _ in members))}
 
 
-def loadgen(port: int, users: int, seconds: float, targets: str, python: str) -> dict:
+def loadgen(port: int, users: int, seconds: float, targets: str, python: str, seed: int = 0) -> dict:
+    # Each run its own seed: a run repeating another's uploads would be refused as duplicates (409).
     out = subprocess.run([python, str(ROOT / "bench/loadgen.py"), "--port", str(port), "--users", str(users),
-                          "--seconds", str(seconds)], env={**os.environ, "LOAD_TARGETS": targets},
+                          "--seconds", str(seconds), "--seed", str(seed)], env={**os.environ, "LOAD_TARGETS": targets},
                          capture_output=True, text=True, timeout=seconds + 120, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -446,9 +447,18 @@ def main():
     with Cluster(args.database_url, Path(args.work), workers=args.workers) as cluster:
         print(f"== hosts on 127.0.0.1:{cluster.ports}, HAProxy on 127.0.0.1:{cluster.lb_port}", flush=True)
         print("== load: one host, direct", flush=True)
-        report["one host"] = loadgen(cluster.ports[0], args.users, args.seconds, args.targets, sys.executable)
+        report["one host, direct"] = loadgen(cluster.ports[0], args.users, args.seconds, args.targets,
+                                             sys.executable, seed=1)
+        print("== load: one host behind HAProxy (host 2 drained)", flush=True)
+        cluster.admin("set server portal/app2 state drain")
+        cluster.wait_state({"app2": "DRAIN"}, 10)
+        report["one host, HAProxy"] = loadgen(cluster.lb_port, args.users, args.seconds, args.targets,
+                                              sys.executable, seed=2)
+        cluster.admin("set server portal/app2 state ready")
+        cluster.wait_state({"app2": "UP"}, 10)
         print("== load: two hosts behind HAProxy", flush=True)
-        report["two hosts"] = loadgen(cluster.lb_port, args.users, args.seconds, args.targets, sys.executable)
+        report["two hosts, HAProxy"] = loadgen(cluster.lb_port, args.users, args.seconds, args.targets,
+                                               sys.executable, seed=3)
         print("== checks", flush=True)
         checks = {"signed in across hosts": check_session(cluster, "panel.chair@example.org"),
                   "throttle across hosts": check_throttle(cluster, "opsg.member@example.org"),
