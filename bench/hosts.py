@@ -103,7 +103,9 @@ class Cluster:
                     "UPLOAD_FOLDER": str(self.work / "evidence"), "EVIDENCE_STORAGE": "local",
                     "PORTAL_BASE_URL": f"http://{HOST}:{self.lb_port}", "FORWARDED_ALLOW_IPS": HOST,
                     "WEB_CONCURRENCY": str(workers), "GUNICORN_MAX_REQUESTS": "0", "LOG_LEVEL": "warning",
-                    "DB_POOL_SIZE": "5", "DB_MAX_OVERFLOW": "10"}
+                    "DB_POOL_SIZE": "5", "DB_MAX_OVERFLOW": "10",
+                    # A worker that crashes in C (a segfault) leaves its Python stack in its host's log.
+                    "PYTHONFAULTHANDLER": "1"}
         self.env.update(env or {})
         for name in ("AUDIT_KEY_FILE", "AUDIT_SIGNING_KEY_FILE", "AUDIT_KEYS", "AUDIT_KEYS_FILE", "PORTAL_TODAY"):
             self.env.pop(name, None)
@@ -476,7 +478,14 @@ def main():
     for name, result in checks.items():
         print(f"{'PASS' if result['ok'] else 'FAIL'}  {name}: "
               + json.dumps({k: v for k, v in result.items() if k != 'ok'}))
-    (Path(args.work) / "hosts.json").write_text(json.dumps({"load": report, "checks": checks}, indent=1))
+    crashes = {}
+    for n in range(1, 3):
+        log = (Path(args.work) / f"app{n}.log").read_text(errors="replace")
+        crashes[f"app{n}"] = {"worker killed by a signal": log.count("was sent SIG"),
+                              "fatal Python error": log.count("Fatal Python error")}
+    print(f"worker crashes seen in the hosts' logs (the SIGKILL of host 1 not counted): {crashes}")
+    (Path(args.work) / "hosts.json").write_text(json.dumps({"load": report, "checks": checks, "crashes": crashes},
+                                                                 indent=1))
     sys.exit(0 if all(r["ok"] for r in checks.values()) else 1)
 
 
