@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PG_URL
+from conftest import PG_URL  # this worker's database (tests/conftest.py _database_for_this_worker)
 
 ROOT = Path(__file__).resolve().parent.parent
 
