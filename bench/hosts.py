@@ -301,6 +301,26 @@ def check_session(cluster: Cluster, email: str) -> dict:
     return {"ok": ok, "tasks_page_status": seen, "signed_out_on_app2_then_app1": after}
 
 
+def check_proxy_headers(cluster: Cluster) -> dict:
+    """The hosts trust X-Forwarded-Proto from the proxy's address (FORWARDED_ALLOW_IPS), and the proxy never passes on
+    a client's own: a client claiming HTTPS through HAProxy (plain HTTP here) gets no HSTS; HAProxy's own
+    "X-Forwarded-Proto: https" (as it sets after TLS) is believed."""
+    def hsts(port, headers):
+        conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        try:
+            conn.request("GET", "/login", headers=headers)
+            response = conn.getresponse()
+            response.read()
+            return response.getheader("Strict-Transport-Security") is not None
+        finally:
+            conn.close()
+    forged = hsts(cluster.lb_port, {"X-Forwarded-Proto": "https"})
+    from_proxy = hsts(cluster.ports[0], {"X-Forwarded-Proto": "https"})  # from 127.0.0.1, the proxy's address
+    plain = hsts(cluster.lb_port, {})
+    return {"ok": from_proxy and not forged and not plain, "hsts_when_the_proxy_says_https": from_proxy,
+            "hsts_when_a_client_says_https_through_haproxy": forged, "hsts_over_plain_http": plain}
+
+
 def check_throttle(cluster: Cluster, email: str, max_failures: int = 5) -> dict:
     """Wrong passwords alternately on each host: the throttle counts them together."""
     statuses = []
@@ -463,6 +483,7 @@ def main():
                                                sys.executable, seed=3)
         print("== checks", flush=True)
         checks = {"signed in across hosts": check_session(cluster, "panel.chair@example.org"),
+                  "proxy headers trusted from HAProxy only": check_proxy_headers(cluster),
                   "throttle across hosts": check_throttle(cluster, "opsg.member@example.org"),
                   "ballot burst over both hosts": check_burst(cluster),
                   "audit chain, writers on both hosts": None,

@@ -85,6 +85,10 @@ def test_two_hosts_behind_haproxy(cluster):
     result = hosts.check_session(cluster, "panel.chair@example.org")
     assert result["ok"], result
 
+    # X-Forwarded-Proto believed from the proxy's address only; a client's own never passes HAProxy.
+    result = hosts.check_proxy_headers(cluster)
+    assert result["ok"], result
+
     # Five wrong passwords, alternately on each host: the right one is then refused (429) on both.
     result = hosts.check_throttle(cluster, "opsg.member@example.org")
     assert result["ok"], result
