@@ -9,6 +9,8 @@
 #
 #   bench/hosts.sh [SCALE] [SECONDS] [USERS] [WORKERS]     (defaults 10 20 16 2; WORKERS per host)
 #   VENV=/path/to/.venv bench/hosts.sh                      (another virtualenv than ./.venv)
+#   KEEP_DB=1 bench/hosts.sh                                (keep the database portal_bench_hosts afterwards)
+# The logs stay in $HOSTS_WORKDIR (default /tmp/portal-hosts): app1.log, app2.log, haproxy.log, hosts.json.
 #
 # Needs haproxy, the local PostgreSQL 15 cluster (started here if it is not running) and a superuser role `portal`
 # (made here, as bench/load.sh does).
@@ -31,6 +33,8 @@ pg_ctlcluster 15 main start 2>/dev/null || true
 su postgres -c "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='portal'\"" | grep -q 1 \
   || su postgres -c "psql -c \"CREATE ROLE portal LOGIN SUPERUSER PASSWORD 'portal'\""
 su postgres -c "dropdb --if-exists $DB" && su postgres -c "createdb -O portal $DB"
+# The database goes at the end (KEEP_DB=1 keeps it); the work folder keeps the hosts' and HAProxy's logs.
+[ "${KEEP_DB:-0}" = 1 ] || trap 'su postgres -c "dropdb --if-exists --force $DB" || true' EXIT
 rm -rf "$WORK" && mkdir -p "$WORK/evidence"
 
 echo "== generating scale $SCALE into PostgreSQL"
