@@ -100,7 +100,7 @@ def run(args) -> dict:
     budget = iter(range(args.max_requests))
 
     def loop(index: int, persona: str, user: User):
-        rnd = random.Random(index)
+        rnd = random.Random(index + 1000 * args.seed)
         while time.monotonic() < deadline and next(budget, None) is not None:
             kind, method, path, body, headers = ("bare", "GET", args.bare, None, {}) if args.bare \
                 else plan(targets, persona, rnd)
@@ -157,6 +157,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--max-requests", type=int, default=200_000, help="stop after this many in all")
     parser.add_argument("--bare", help="only GET this path (the bare Flask page)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="another seed for another run on the same data (the same seed repeats its uploads: 409)")
     parser.add_argument("--skip", action="append", default=[], help="leave this page out of the reads")
     parser.add_argument("--targets", default=os.environ.get("LOAD_TARGETS", ""),
                         help="JSON from bench/load_targets.py (portal mode)")

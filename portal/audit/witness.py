@@ -1,6 +1,7 @@
 """The witness: every signed checkpoint as one JSON line, appended to a file outside the database."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from typing import Any, Iterator
@@ -17,6 +18,13 @@ def append(path: str, records: list[dict[str, Any]]) -> None:
     created = not os.path.exists(path)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
     try:
+        # Several hosts may share the witness over NFS, where O_APPEND alone is not atomic (each client works out the
+        # end itself): under a POSIX lock the client revalidates the file first and flushes it before unlocking, so
+        # hosts' lines never overlap. Released by the close. A file system without locks still gets the line.
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+        except OSError:
+            pass
         # One write of whole lines: O_APPEND puts it at the end even with other workers appending too.
         if os.write(fd, data) != len(data):
             raise OSError(f"short write to the audit witness {path}")
