@@ -14,55 +14,18 @@ from __future__ import annotations
 import argparse
 import collections
 import hashlib
-import http.client
 import os
-import re
 import subprocess
 import sys
-import threading
 import time
-import urllib.parse
 from pathlib import Path
 
+from session import HOST, Session, fire, wait_for_port
+
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"  # loopback only, by construction
 PASSWORD = "burst-bench-password-2026"
-TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 AUDIT_KEY = "dev-only-audit-key-not-secret-0000"
 AUDIT_SIGNING_KEY = hashlib.sha256(b"dev-only-signing-key").hexdigest()
-
-
-class Client:
-    """One signed-in session; every request on a fresh connection (the burst's requests are simultaneous)."""
-
-    def __init__(self, port: int, email: str):
-        self.port, self.email, self.cookie, self.token = port, email, "", ""
-
-    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str]:
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=300)
-        headers = {"Cookie": self.cookie} if self.cookie else {}
-        body = None
-        if form is not None:
-            body = urllib.parse.urlencode(form).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            data = response.read().decode(errors="replace")
-        finally:
-            conn.close()
-        for name, value in response.getheaders():
-            if name.lower() == "set-cookie" and value.startswith("session="):
-                self.cookie = value.split(";", 1)[0]
-        return response.status, data
-
-    def sign_in(self) -> None:
-        _, page = self.request("GET", "/login")
-        status, _ = self.request("POST", "/login", {"csrf_token": TOKEN_RE.search(page).group(1),
-                                                    "email": self.email, "password": PASSWORD})
-        assert status == 302, f"sign-in of {self.email} answered {status}"
-        _, page = self.request("GET", "/tasks")
-        self.token = TOKEN_RE.search(page).group(1)
 
 
 def prepare(database_url: str, members: int, work: Path) -> dict:
@@ -121,39 +84,6 @@ def prepare(database_url: str, members: int, work: Path) -> dict:
     return facts
 
 
-def fire(calls) -> list:
-    """Every call at the same moment, each in its own thread; their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i, call):
-        barrier.wait()
-        try:
-            results[i] = call()
-        except Exception as err:  # a dropped connection counts as a failure seen by the voter
-            results[i] = (599, repr(err))
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
-def wait_for(port: int, proc) -> None:
-    import socket
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server on port {port} exited with {proc.returncode}")
-        try:
-            socket.create_connection((HOST, port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the server on port {port} did not start")
-
-
 def start(kind: str, port: int, database_url: str, work: Path):
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "burst-bench-only", "AUDIT_KEY": AUDIT_KEY,
            "AUDIT_SIGNING_KEY": AUDIT_SIGNING_KEY, "AUDIT_WITNESS_PATH": str(work / "witness.jsonl"),
@@ -167,12 +97,12 @@ def start(kind: str, port: int, database_url: str, work: Path):
         command = [str(ROOT / ".venv/bin/flask"), "--app", "app", "run", "--host", HOST, "--port", str(port),
                    "--no-reload", "--no-debugger"]
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    wait_for(port, proc)
+    wait_for_port(port, proc)
     return proc
 
 
-def ballot(client: Client, code: str, member_id: int, choice: str, tag: str):
-    return client.request("POST", f"/releases/{code}/vote/ballot",
+def ballot(client: Session, port: int, code: str, member_id: int, choice: str, tag: str):
+    return client.request(port, "POST", f"/releases/{code}/vote/ballot",
                           {"csrf_token": client.token, "member_id": str(member_id), "choice": choice,
                            "comment": tag, "password": PASSWORD})
 
@@ -183,9 +113,7 @@ def measure(kind: str, port: int, database_url: str, work: Path, args) -> dict:
     facts = prepare(database_url, args.members, work)
     proc = start(kind, port, database_url, work)
     try:
-        clients = {mid: Client(port, email) for mid, email in facts["members"]}
-        for c in clients.values():
-            c.sign_in()
+        clients = {mid: Session(email, PASSWORD).sign_in(port) for mid, email in facts["members"]}
         code, choices = facts["code"], ("go", "no_go", "abstain")
         # 1. The burst: every member sends `ballots` signed ballots at once.
         calls, tags = [], []
@@ -193,22 +121,21 @@ def measure(kind: str, port: int, database_url: str, work: Path, args) -> dict:
             for n in range(args.ballots):
                 tag = f"burst {mid}.{n}"
                 tags.append((mid, tag))
-                calls.append(lambda c=c, mid=mid, n=n, tag=tag: ballot(c, code, mid, choices[n % 3], tag))
+                calls.append(lambda c=c, mid=mid, n=n, tag=tag: ballot(c, port, code, mid, choices[n % 3], tag))
         started = time.perf_counter()
         burst = fire(calls)
         burst_seconds = time.perf_counter() - started
         # 2. The close racing `racers` more ballots.
         chair_id = facts["members"][0][0]
-        closer = Client(port, facts["members"][0][1])
-        closer.sign_in()
+        closer = Session(facts["members"][0][1], PASSWORD).sign_in(port)
         race_calls, race_tags = [], []
         members = list(clients.items())
         for n in range(args.racers):
             mid, c = members[n % len(members)]
             tag = f"race {mid}.{n}"
             race_tags.append((mid, tag))
-            race_calls.append(lambda c=c, mid=mid, n=n, tag=tag: ballot(c, code, mid, choices[n % 3], tag))
-        race_calls.append(lambda: closer.request("POST", f"/releases/{code}/vote/close",
+            race_calls.append(lambda c=c, mid=mid, n=n, tag=tag: ballot(c, port, code, mid, choices[n % 3], tag))
+        race_calls.append(lambda: closer.request(port, "POST", f"/releases/{code}/vote/close",
                                                  {"csrf_token": closer.token, "confirmed": "yes"}))
         race = fire(race_calls)
     finally:

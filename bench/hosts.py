@@ -19,20 +19,18 @@ import hashlib
 import http.client
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 
+from session import HOST, TOKEN_RE, Session, fire, wait_for_port
+
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"  # loopback only, by construction
 PASSWORD = "demo-password-2021"  # bench/generate.py's users
-TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 # bench/generate.py links its events under TestConfig's fixed keys: the hosts must verify them, so they use those
 # (bench only; production keys come from AUDIT_KEY_FILE / AUDIT_SIGNING_KEY_FILE, see deploy/portal.env.example).
 AUDIT_KEY = "test-only-audit-key-not-secret-000"
@@ -68,19 +66,6 @@ def haproxy_config(lb_port: int, hosts: list[int], socket_path: str, source: Pat
         out.append(line)
     assert bound and served, "deploy/haproxy.cfg lost its '# @bind' or '# @server' lines"
     return "\n".join(out) + "\n"
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the process for port {port} exited with {proc.returncode}")
-        try:
-            socket.create_connection((HOST, port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"nothing listens on port {port} after {seconds} s")
 
 
 class Cluster:
@@ -190,64 +175,6 @@ class Cluster:
                               capture_output=True, text=True, timeout=120)
 
 
-class Client:
-    """One browser: a session cookie, sent to whichever port it is asked to use (a host, or HAProxy)."""
-
-    def __init__(self, email: str):
-        self.email, self.cookie, self.token = email, "", ""
-
-    def request(self, port: int, method: str, path: str, form: dict | None = None, timeout: float = 60):
-        conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
-        headers = {"Cookie": self.cookie} if self.cookie else {}
-        body = None
-        if form is not None:
-            body = urllib.parse.urlencode(form).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            data = response.read().decode(errors="replace")
-        finally:
-            conn.close()
-        for name, value in response.getheaders():
-            if name.lower() == "set-cookie" and value.startswith("session="):
-                self.cookie = value.split(";", 1)[0]
-        return response.status, data
-
-    def login(self, port: int, password: str = PASSWORD) -> int:
-        _, page = self.request(port, "GET", "/login")
-        status, _ = self.request(port, "POST", "/login", {"csrf_token": TOKEN_RE.search(page).group(1),
-                                                          "email": self.email, "password": password})
-        return status
-
-    def sign_in(self, port: int) -> "Client":
-        status = self.login(port)
-        assert status == 302, f"sign-in of {self.email} answered {status}"
-        _, page = self.request(port, "GET", "/tasks")
-        self.token = TOKEN_RE.search(page).group(1)
-        return self
-
-
-def fire(calls) -> list:
-    """Every call at the same moment, each in its own thread; their results in order (599: no answer)."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i, call):
-        barrier.wait()
-        try:
-            results[i] = call()
-        except (OSError, http.client.HTTPException) as err:
-            results[i] = (599, repr(err))
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 def open_vote(database_url: str) -> dict:
     """The open vote of the data set: its release code, id, and its members' (id, email)."""
     import sqlalchemy as sa
@@ -277,7 +204,7 @@ def stored_ballots(database_url: str, vote_id: int, prefix: str) -> dict[str, tu
     return rows, current
 
 
-def ballot(client: Client, port: int, code: str, member_id: int, choice: str, tag: str):
+def ballot(client: Session, port: int, code: str, member_id: int, choice: str, tag: str):
     return client.request(port, "POST", f"/releases/{code}/vote/ballot",
                           {"csrf_token": client.token, "member_id": str(member_id), "choice": choice,
                            "comment": tag, "password": PASSWORD})
@@ -287,7 +214,7 @@ def ballot(client: Client, port: int, code: str, member_id: int, choice: str, ta
 
 def check_session(cluster: Cluster, email: str) -> dict:
     """Signed in on host 1: host 2 and HAProxy know the session too (one SECRET_KEY, sessions in the database)."""
-    client = Client(email)
+    client = Session(email, PASSWORD)
     assert client.login(cluster.ports[0]) == 302
     seen = {}
     for name, port in [*((f"app{n}", p) for n, p in enumerate(cluster.ports, start=1)), ("haproxy", cluster.lb_port)]:
@@ -325,8 +252,8 @@ def check_throttle(cluster: Cluster, email: str, max_failures: int = 5) -> dict:
     """Wrong passwords alternately on each host: the throttle counts them together."""
     statuses = []
     for n in range(max_failures):
-        statuses.append(Client(email).login(cluster.ports[n % 2], password="wrong-password"))
-    after = {f"app{n}": Client(email).login(port) for n, port in enumerate(cluster.ports, start=1)}
+        statuses.append(Session(email, PASSWORD).login(cluster.ports[n % 2], password="wrong-password"))
+    after = {f"app{n}": Session(email, PASSWORD).login(port) for n, port in enumerate(cluster.ports, start=1)}
     ok = all(s == 401 for s in statuses) and all(s == 429 for s in after.values())
     return {"ok": ok, "wrong_password": statuses, "right_password_after": after}
 
@@ -334,7 +261,7 @@ def check_throttle(cluster: Cluster, email: str, max_failures: int = 5) -> dict:
 def check_burst(cluster: Cluster, per_member: int = 4) -> dict:
     """Every member of the open vote sends `per_member` signed ballots at once, alternately to each host."""
     vote = open_vote(cluster.url)
-    clients = {mid: Client(email).sign_in(cluster.ports[i % 2]) for i, (mid, email) in enumerate(vote["members"])}
+    clients = {mid: Session(email, PASSWORD).sign_in(cluster.ports[i % 2]) for i, (mid, email) in enumerate(vote["members"])}
     prefix = f"burst {time.time_ns()}"
     calls, tags = [], []
     for mid, c in clients.items():
@@ -385,8 +312,8 @@ def check_kill(cluster: Cluster, seconds: float = 10, kill_after: float = 3, use
     be stored, and no request may fail once HAProxy has marked host 1 down."""
     vote = open_vote(cluster.url)
     members = vote["members"][: max(1, users // 2)]
-    voters = [(mid, Client(email).sign_in(cluster.lb_port)) for mid, email in members]
-    readers = [Client("secas.admin@example.org").sign_in(cluster.lb_port) for _ in range(users - len(voters))]
+    voters = [(mid, Session(email, PASSWORD).sign_in(cluster.lb_port)) for mid, email in members]
+    readers = [Session("secas.admin@example.org", PASSWORD).sign_in(cluster.lb_port) for _ in range(users - len(voters))]
     prefix = f"kill {time.time_ns()}"
     answers: list[tuple[float, str, int, str]] = []  # (time, kind, status, tag)
     lock = threading.Lock()

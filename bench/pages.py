@@ -157,20 +157,26 @@ class RenderTimer:
             self.ms += (time.perf_counter() - self._started) * 1000
 
 
-def python_calls(client, url: str, headers: dict, requests: int = 5) -> int:
-    """Python function calls per request (cProfile's count): the page's own work, deterministic, and unaffected by
-    whatever else the machine is doing, so that two versions compare on a busy machine too."""
+def profiled(client, url: str, headers: dict, requests: int = 5) -> pstats.Stats:
+    """cProfile's record of `requests` requests of one page."""
     profile = cProfile.Profile()
     profile.enable()
     for _ in range(requests):
         client.get(url, headers=headers)
     profile.disable()
-    return pstats.Stats(profile).total_calls // requests
+    return pstats.Stats(profile)
 
 
-def page_costs(database_url: str, upload_folder: str, runs: int = 1, calls: bool = False) -> dict[str, dict]:
+def python_calls(client, url: str, headers: dict, requests: int = 5) -> int:
+    """Python function calls per request (cProfile's count): the page's own work, deterministic, and unaffected by
+    whatever else the machine is doing, so that two versions compare on a busy machine too."""
+    return profiled(client, url, headers, requests).total_calls // requests
+
+
+def page_costs(database_url: str, upload_folder: str, runs: int = 1, calls: bool = False,
+               profile: str | None = None) -> dict[str, dict]:
     """For each page: queries (of one request), median milliseconds over `runs`, bytes, status (and with `calls`,
-    Python function calls per request)."""
+    Python function calls per request). With `profile`, that page's profile is printed: where its time goes."""
     app = create_app(bench_config(database_url, upload_folder))
     pages = pages_for(app)
     clients = signed_in_clients(app)
@@ -196,6 +202,12 @@ def page_costs(database_url: str, upload_folder: str, runs: int = 1, calls: bool
                             "status": response.status_code, "full": page.full, "url": page.url,
                             "statements": counter.statements,
                             "calls": python_calls(client, page.url, headers) if calls else None}
+        if page.name.strip() == profile:
+            stats = profiled(client, page.url, headers, requests=20)
+            print(f"--- {page.name.strip()}: {stats.total_calls // 20} calls a request; 20 requests, by own time,"
+                  " then by cumulative time")
+            stats.sort_stats("tottime").print_stats(25)
+            stats.sort_stats("cumulative").print_stats(40)
     return costs
 
 
@@ -234,6 +246,7 @@ def main():
     parser.add_argument("--load-targets", metavar="DATABASE_URL", help="print bench/loadgen.py's targets as JSON")
     parser.add_argument("--calls", action="store_true", help="add Python function calls per request (cProfile)")
     parser.add_argument("--show-sql", metavar="PAGE", help="print the SQL one request of this page issues")
+    parser.add_argument("--profile", metavar="PAGE", help="print where this page's time goes (cProfile)")
     args = parser.parse_args()
     logging.getLogger("portal.request").setLevel(logging.WARNING)  # one log line per request would be timed too
     if args.load_targets:
@@ -248,7 +261,8 @@ def main():
         url = args.database_url or f"sqlite:///{db_file}"
         if not args.database_url and not db_file.exists():
             generate(scale, url, str(folder), args.years, quiet=True)
-        costs = page_costs(url, args.upload_folder if args.database_url else str(folder), args.runs, args.calls)
+        costs = page_costs(url, args.upload_folder if args.database_url else str(folder), args.runs, args.calls,
+                           args.profile)
         for name, c in costs.items():
             if name.strip() == args.show_sql:
                 print("\n".join(" ".join(q.split())[:200] for q in c["statements"]))
