@@ -42,8 +42,8 @@ def _database_for_this_worker(url: str) -> str:
 
 def _keep_compiled_url_builders() -> None:
     """Each test builds its own app, and werkzeug compiles two Python functions for every URL rule of every app
-    (8% of the time of the three test files profiled). The functions depend only on the rule's text, its parsed parts and its defaults,
-    so a process keeps one pair per rule and every later app reuses them."""
+    (8% of the time of the three test files profiled). The functions depend only on the rule's text, its parsed
+    parts and its defaults, so a process keeps one pair per rule and every later app reuses them."""
     from werkzeug.routing.rules import Rule
 
     compile_builder = Rule._compile_builder
