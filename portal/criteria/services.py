@@ -11,8 +11,9 @@ import sqlalchemy.orm as so
 from ..access import Invalid
 from ..audit.services import record_event
 from ..database import insert_once, locked, update_once
+from ..decisions.models import ReassessmentMark
 from . import evidence_services
-from .evidence_models import EvidenceFile
+from .evidence_models import EvidenceFile, EvidenceStatement
 from ..extensions import db
 from ..notifications import messages
 from ..queries import ReleaseFacts
@@ -51,9 +52,6 @@ def latest_assessments(release: Release) -> dict[int, Assessment]:
 def has_records():
     """True for a criterion with any record against it (evidence, a statement, an assessment, a request, a
     re-assessment mark), correlated to Criterion.id: such a criterion is withdrawn, never removed."""
-    from ..decisions.models import ReassessmentMark
-    from .evidence_models import EvidenceStatement
-
     records = (so.aliased(model) for model in
                (EvidenceFile, EvidenceStatement, Assessment, EvidenceRequest, ReassessmentMark))
     return sa.or_(*(sa.exists().where(record.criterion_id == Criterion.id) for record in records))

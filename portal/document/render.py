@@ -13,6 +13,7 @@ from weasyprint import HTML
 from ..releases import rid_text
 from ..releases.models import Release, RidVersion
 from ..releases.rid_view import rid_view
+from ..releases.snapshot import rid_snapshot
 from ..timeutil import today
 
 WORDING = rid_text.WORDING
@@ -64,7 +65,6 @@ def version_document(release: Release, version: RidVersion) -> RidDocumentData:
 
 def live_document(release: Release) -> RidDocumentData:
     """The RID as it stands now (the working draft after the last version issued)."""
-    from ..releases.snapshot import rid_snapshot
     current = release.current_rid
     label = f"Working draft after version {current.number}" if current else "Working draft"
     return RidDocumentData(release.name, release.code, label, today(),

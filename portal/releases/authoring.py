@@ -14,6 +14,7 @@ from ..access import Conflict, Invalid, Role
 from ..audit.services import record_event
 from ..criteria.evidence_models import EvidenceFile, EvidenceStatement
 from ..criteria.models import Assessment, EvidenceRequest
+from ..criteria.services import has_records
 from ..decisions.models import ReassessmentMark
 from ..extensions import db
 from ..notifications.models import Reminder
@@ -388,8 +389,6 @@ def criterion_references(criterion: Criterion) -> tuple[bool, bool]:
 def answered_criteria(release: Release) -> set[int]:
     """The ids of the release's criteria that have any record against them, in one query: those are withdrawn,
     never removed."""
-    from ..criteria.services import has_records
-
     return set(db.session.scalars(sa.select(Criterion.id).where(Criterion.release_id == release.id, has_records())))
 
 

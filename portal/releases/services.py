@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from ..access import Conflict, Invalid, Role
 from ..audit.services import record_event
 from ..database import locked
+from ..document.services import store_version_pdf
 from ..extensions import db
 from ..notifications import messages
 from ..queries import ReleaseFacts
@@ -201,8 +202,7 @@ def baseline_rid(actor, release: Release, *, meeting_on: dt.date, minute_ref: st
                  f"minute {minute_ref}", obj=version, release=release,
                  after={"version": version.number, "panel_meeting_on": meeting_on.isoformat(),
                         "panel_minute_ref": minute_ref})
-    from ..document.services import store_version_pdf  # the document the Panel baselined, in this transaction
-    store_version_pdf(actor, release, version)
+    store_version_pdf(actor, release, version)  # the document the Panel baselined, in this transaction
     return version
 
 

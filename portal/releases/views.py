@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload, undefer
 from ..access import Invalid, Role, roles_required
 from ..criteria.services import readiness_grid
 from ..decisions.services import decision_summary
+from ..document.services import stored_document
 from ..extensions import db, htmx
 from ..ids import bounded_int
 from ..notifications.services import unread_count
@@ -121,7 +122,6 @@ def rid_version(code: str, major: int, minor: int):
     version = db.first_or_404(sa.select(RidVersion).filter_by(release_id=release.id, major=major, minor=minor))
     rid = rid_view(version.snapshot) if version.snapshot else None
     versions = [v for v in release.rid_versions if (v.major, v.minor) <= (version.major, version.minor)]
-    from ..document.services import stored_document  # the baseline's stored PDF and its SHA-256
     return render_template("releases/rid_version.html", release=release, version=version, rid=rid,
                            versions=versions, marks={}, editable=False, baselined=False,
                            document=stored_document(version))
