@@ -58,6 +58,10 @@ class Config:
     # http://127.0.0.1:5000 (portal/urls.py). In production an invitation or reset link never follows the request's
     # Host header (a forged one would send the link elsewhere): set PORTAL_BASE_URL.
     PORTAL_TRUST_REQUEST_HOST = False
+    # How many proxies in front of the portal append to X-Forwarded-For (1 behind HAProxy). The client's address
+    # (login throttling, password-reset throttling, the audit trail) is then the one the nearest proxy appended,
+    # never one a client wrote itself. 0 (the default, no proxy): the header is ignored and the peer is the client.
+    PROXY_HOPS = _int("PROXY_HOPS", 0)
     PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "")
     PORTAL_URL = os.environ.get("PORTAL_URL", "")
     # An emailed invitation link works this many hours; a password reset link this many minutes.

@@ -86,7 +86,7 @@ class Cluster:
                     # One witness for every host and the CLI: the same file (on one machine; see README).
                     "AUDIT_WITNESS_PATH": str(self.work / "audit-witness.jsonl"),
                     "UPLOAD_FOLDER": str(self.work / "evidence"), "EVIDENCE_STORAGE": "local",
-                    "PORTAL_BASE_URL": f"http://{HOST}:{self.lb_port}", "FORWARDED_ALLOW_IPS": HOST,
+                    "PORTAL_BASE_URL": f"http://{HOST}:{self.lb_port}", "FORWARDED_ALLOW_IPS": HOST, "PROXY_HOPS": "1",
                     "WEB_CONCURRENCY": str(workers), "GUNICORN_MAX_REQUESTS": "0", "LOG_LEVEL": "warning",
                     "DB_POOL_SIZE": "5", "DB_MAX_OVERFLOW": "10",
                     # A worker that crashes in C (a segfault) leaves its Python stack in its host's log.

@@ -11,6 +11,7 @@ from jinja2 import BytecodeCache, ChoiceLoader, FileSystemLoader, PackageLoader,
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import access, database, ids, models, refresh, security, timeutil  # noqa: F401  (models: every table, for the metadata)
 from .audit import keys as audit_keys, services as audit_services
@@ -70,6 +71,10 @@ def create_app(config_class) -> Flask:
     # Uploaded file parts stream into hashed temp files in the upload folder (portal/evidence/storage.py).
     app.request_class = UploadRequest
     app.config.from_object(config_class)
+    if app.config.get("PROXY_HOPS"):
+        # X-Forwarded-For only: X-Forwarded-Proto stays gunicorn's (FORWARDED_ALLOW_IPS names who may send it).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=0, x_host=0, x_port=0,
+                                x_prefix=0)
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set outside development and tests")
     audit_keys.init_app(app)

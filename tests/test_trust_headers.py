@@ -5,10 +5,12 @@ import os
 import re
 
 import pytest
+import sqlalchemy as sa
 
-from config import Config
+from config import Config, TestConfig
 from portal import create_app
 from portal.access import Role
+from portal.auth.models import LoginAttempt
 from portal.extensions import db
 
 from conftest import PASSWORD
@@ -162,3 +164,24 @@ def test_login_redirects_only_to_the_portals_own_paths(app, users):
             "email": users["dcc"].email, "password": PASSWORD, "csrf_token": _token(http, "http://localhost")})
         assert response.status_code == 302
         assert response.headers["Location"] == landing, target
+
+
+@pytest.mark.parametrize("hops, recorded", [(0, "10.0.1.10"), (1, "198.51.100.7")])
+def test_the_client_address_is_the_one_the_trusted_proxy_saw(app_config, hops, recorded):
+    """Behind HAProxy (PROXY_HOPS=1) a failed sign-in is recorded against the client's address, the last one in
+    X-Forwarded-For (HAProxy's `option forwardfor` appends it), never one the client wrote itself; with no proxy
+    configured the header is ignored. Throttling by address then counts each client, not the load balancer."""
+    app = create_app(type("Behind", (TestConfig,), {**app_config, "PROXY_HOPS": hops}))
+    with app.app_context():
+        db.create_all()
+    http = app.test_client()
+    http.get("/login")
+    response = http.post("/login", data={"email": "nobody@example.org", "password": "wrong",
+                                         "csrf_token": _token(http, "http://localhost")},
+                         environ_base={"REMOTE_ADDR": "10.0.1.10"},
+                         headers={"X-Forwarded-For": "203.0.113.66, 198.51.100.7"})
+    assert response.status_code == 401  # a wrong password
+    with app.app_context():
+        assert list(db.session.scalars(sa.select(LoginAttempt.remote_addr))) == [recorded]
+        db.session.remove()
+        db.engine.dispose()
