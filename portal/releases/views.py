@@ -11,6 +11,7 @@ from ..criteria.services import readiness_grid
 from ..decisions.services import decision_summary
 from ..extensions import db, htmx
 from ..ids import bounded_int
+from ..notices.services import notice_link
 from ..notifications.services import unread_count
 from ..queries import ReleaseFacts
 from ..tasks import tasks_for
@@ -47,9 +48,11 @@ def show(code: str):
     release = services.release_or_404(code, undefer(Release.rid_live), *(
         selectinload(rel) for rel in (Release.milestones, Release.criteria, Release.rid_versions)))
     grid = readiness_grid(release)
+    facts = ReleaseFacts(release)
     return render_template("releases/show.html", **_rid_context(release, answered=grid.answered),
                            next_milestone=services.next_milestone(release), grid=grid,
-                           decision=decision_summary(release, current_user, ReleaseFacts(release)))
+                           decision=decision_summary(release, current_user, facts),
+                           notice_link=notice_link(facts, current_user))
 
 
 @bp.get("/tasks")
