@@ -22,14 +22,16 @@ def rfc3339(value: dt.datetime) -> str:
 
 
 def _add(parent: ET.Element, name: str, text: str | None = None, **attributes: str) -> ET.Element:
-    element = ET.SubElement(parent, f"{{{ATOM}}}{name}", attributes)
+    element = ET.SubElement(parent, name, attributes)
     element.text = text
     return element
 
 
 def notices_feed(notices: list[Notice], content: Callable[[Notice], str]) -> bytes:
     """The feed of `notices` (the newest first); `content` gives a notice's body as HTML."""
-    feed = ET.Element(f"{{{ATOM}}}feed", {XML_LANG: "en-GB"})
+    # Unprefixed names in Atom's namespace, declared once on the root (ElementTree's default_namespace option
+    # refuses unprefixed attributes such as rel and href).
+    feed = ET.Element("feed", {"xmlns": ATOM, XML_LANG: "en-GB"})
     _add(feed, "id", portal_url("notices.index"))
     _add(feed, "title", FEED_TITLE)
     _add(feed, "subtitle", "The SEC versions designated as each SEC Release goes live.")
@@ -47,4 +49,4 @@ def notices_feed(notices: list[Notice], content: Callable[[Notice], str]) -> byt
         _add(entry, "updated", rfc3339(notice.published_at))  # a published notice never changes
         _add(entry, "summary", notice.summary, type="text")
         _add(entry, "content", content(notice), type="html")
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True, default_namespace=ATOM)
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
