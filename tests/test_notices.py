@@ -293,7 +293,8 @@ def test_the_month_comes_from_the_release_name_else_the_go_live_date():
 
 
 @pytest.mark.parametrize("action, after, shown", [
-    ("notice.drafted", {"title": TITLE}, f"Dana (DCC) completed go-live: the portal drafted the go-live notice “{TITLE}”."),
+    ("notice.drafted", {"title": TITLE},
+     f"Dana (DCC) completed go-live: the portal drafted the go-live notice “{TITLE}”."),
     ("notice.edited", {"title": "T", "summary": "S"}, "Dana (DCC) edited the draft go-live notice (title, summary)."),
     ("notice.published", {"title": TITLE}, f"Dana (DCC) published the go-live notice, “{TITLE}”."),
 ])
@@ -304,3 +305,22 @@ def test_the_audit_trail_reads_the_notice_events_as_sentences(action, after, sho
                             details={"after": after, "before": {}})
     assert action in EVENT_NAMES
     assert sentence(event, Role.DCC.label, {}) == shown
+
+
+def test_the_notice_pages_are_valid_html(app, live, secas, tmp_path):
+    """The published notice, the list, SECAS's page and the confirmation, by the W3C checker as the other pages."""
+    from test_html_valid import JAVA, VNU, _check
+
+    if not (JAVA and VNU.exists()):
+        pytest.skip(f"HTML validity not checked: no java or no {VNU}")
+    documents = {"confirm": ("confirm", _publish(secas, live.code, confirmed=False).get_data(as_text=True))}
+    assert _publish(secas, live.code).status_code == 303
+    anonymous = PortalClient(app)
+    for name, client, url in (("notice", anonymous, f"/notices/{live.code}"), ("list", anonymous, "/notices"),
+                              ("manage", secas, f"/releases/{live.code}/notice"),
+                              ("release", secas, f"/releases/{live.code}")):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        documents[name] = (f"GET {url}", response.get_data(as_text=True))
+    problems = _check(documents, tmp_path / "html")
+    assert not problems, "\n".join(problems)

@@ -230,7 +230,8 @@ PHRASES: dict[str, Phrase] = {
     "condition.met": lambda e, n: f"marked {_condition(e)} as met" + _with_file(e),
     "condition.accepted": lambda e, n: f"accepted {_condition(e)} as met",
     "condition.waived": lambda e, n: f"waived {_condition(e)}: {_after(e).get('reason') or 'no reason given'}",
-    "notice.drafted": lambda e, n: f"completed go-live: the portal drafted the go-live notice “{_after(e).get('title', '')}”",
+    "notice.drafted": lambda e, n: (f"completed go-live: the portal drafted the go-live notice "
+                                    f"“{_after(e).get('title', '')}”"),
     "notice.edited": lambda e, n: f"edited the draft go-live notice ({', '.join(_after(e))})",
     "notice.published": lambda e, n: f"published the go-live notice, “{_after(e).get('title', '')}”",
 }
