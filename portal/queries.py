@@ -231,10 +231,9 @@ class ReleaseFacts:
 
     @cached_property
     def notice(self) -> Notice | None:
-        """The go-live notice: there is one only once the release is Live (saves the read before)."""
-        if self.stage != Stage.LIVE:
-            return None
-        return db.session.scalar(sa.select(Notice).where(Notice.release_id == self.release.id))
+        """The go-live notice: there is one only once the release is Live (the release page loads it with the
+        release; elsewhere this reads it)."""
+        return self.release.notice if self.stage == Stage.LIVE else None
 
     @cached_property
     def confirmations(self) -> dict[ConfirmationKind, GoLiveConfirmation]:

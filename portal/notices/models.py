@@ -43,7 +43,7 @@ class Notice(db.Model):
     published_at: so.Mapped[dt.datetime | None] = so.mapped_column(sa.DateTime(timezone=True), index=True)
     published_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
 
-    release: so.Mapped[Release] = so.relationship()
+    release: so.Mapped[Release] = so.relationship(back_populates="notice")
     published_by: so.Mapped[User | None] = so.relationship()
 
     @property

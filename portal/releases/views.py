@@ -4,7 +4,7 @@ from itertools import groupby
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from ..access import Invalid, Role, roles_required
 from ..criteria.services import readiness_grid
@@ -45,7 +45,7 @@ def index():
 @roles_required(*Role)
 def show(code: str):
     # The RID comes from Release.rid_live; only what the page computes with is loaded as rows.
-    release = services.release_or_404(code, undefer(Release.rid_live), *(
+    release = services.release_or_404(code, undefer(Release.rid_live), joinedload(Release.notice), *(
         selectinload(rel) for rel in (Release.milestones, Release.criteria, Release.rid_versions)))
     grid = readiness_grid(release)
     facts = ReleaseFacts(release)
