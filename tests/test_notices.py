@@ -163,6 +163,31 @@ def test_bad_input_is_422_with_an_error_summary_and_stores_nothing(app, live, se
     assert _state(app) == before
 
 
+def test_a_title_is_one_line(app, live, secas):
+    assert _edit(secas, live.code, title="  SEC version 40.0\r\n designated  ").status_code == 303
+    assert _notice(app).title == "SEC version 40.0 designated"
+
+
+def test_the_edit_survives_hostile_input_and_a_refusal_stores_nothing(app, live, secas):
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    token = secas.csrf_token()
+    text = st.one_of(st.text(max_size=400), st.sampled_from(["", " ", "<script>alert(1)</script>", "x" * 6000,
+                                                             "a\x00b", "\u202e\ufeff", "line\r\nbreak"]))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(title=st.one_of(st.none(), text), summary=st.one_of(st.none(), text))
+    def post(title, summary):
+        before = _state(app)
+        data = {"csrf_token": token, **{k: v for k, v in (("title", title), ("summary", summary)) if v is not None}}
+        response = secas.post(f"/releases/{live.code}/notice", data=data)
+        assert response.status_code in (303, 422), response.status_code
+        if response.status_code == 422:
+            assert _state(app) == before
+
+    post()
+
+
 def test_secas_edits_the_draft_with_an_audited_change(app, live, secas):
     page = secas.get(f"/releases/{live.code}/notice").get_data(as_text=True)
     assert 'name="title"' in page and f'action="/releases/{live.code}/notice/publish"' in page

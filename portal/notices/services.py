@@ -77,7 +77,7 @@ def draft_notice(actor, release: Release) -> Notice:
 
 
 def _checked(title: str, summary: str) -> tuple[str, str]:
-    title, summary = title.strip(), summary.strip()
+    title, summary = " ".join(title.split()), summary.strip()  # a title is one line
     if not title:
         raise Invalid("Enter the notice's title", field="title")
     if len(title) > TITLE_MAX:
