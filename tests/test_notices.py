@@ -126,6 +126,35 @@ def test_secas_is_asked_to_publish_and_the_release_page_links_the_draft_for_seca
     assert "draft go-live notice" not in other and "release-notice" not in other
 
 
+def test_secas_tasks_read_the_notices_of_every_live_release_at_once(app, users, live):
+    """My tasks asks every Live release whether its notice waits on SECAS: in one query, however many there are."""
+    def queries_for_tasks() -> tuple[int, list[str]]:
+        statements = []
+        with app.test_request_context():
+            listen = lambda *args: statements.append(args[2])  # noqa: E731
+            sa.event.listen(db.engine, "before_cursor_execute", listen)
+            try:
+                titles = [t.title for t in tasks_for(db.session.get(User, users["secas"].id))]
+            finally:
+                sa.event.remove(db.engine, "before_cursor_execute", listen)
+        return len(statements), titles
+
+    one, titles = queries_for_tasks()
+    assert titles.count("Publish the go-live notice") == 1
+    with app.app_context():
+        for n in range(3):  # more Live releases, each with a draft notice
+            release = Release(code=f"live-{n}", name=f"June 202{n} SEC Release", stage=Stage.LIVE,
+                              planned_go_live=dt.date(2020 + n, 6, 24), sec_version="SEC v41.0")
+            db.session.add(release)
+            db.session.flush()
+            db.session.add(Notice(release_id=release.id, title=f"Notice {n}", summary="Text.", sec_version="41.0",
+                                  effective_on=dt.date(2020 + n, 6, 24)))
+        db.session.commit()
+    four, titles = queries_for_tasks()
+    assert titles.count("Publish the go-live notice") == 4
+    assert four == one
+
+
 def test_the_draft_is_not_public(app, live):
     anonymous = PortalClient(app)
     assert anonymous.get(f"/notices/{live.code}").status_code == 404
