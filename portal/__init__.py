@@ -33,6 +33,7 @@ from .document.views import bp as document_bp
 from .criteria.cli import clean_uploads
 from .criteria.evidence_views import bp as evidence_bp
 from .notifications.cli import deliver_mail, send_reminders_command
+from .notices.views import bp as notices_bp
 from .notifications.views import bp as notifications_bp
 from .ops.cli import backup_command, restore_command
 from .ops.views import bp as ops_bp
@@ -114,7 +115,7 @@ def create_app(config_class) -> Flask:
 def _register_blueprints(app: Flask) -> None:
 
     for bp in (auth_bp, totp_bp, releases_bp, evidence_bp, criteria_bp, decisions_bp, audit_bp, ops_bp,
-               notifications_bp, calendar_bp, pack_bp, lifecycle_bp, document_bp):
+               notifications_bp, calendar_bp, pack_bp, lifecycle_bp, document_bp, notices_bp):
         app.register_blueprint(bp)
 
 

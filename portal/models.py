@@ -9,3 +9,4 @@ from .criteria import evidence_models as evidence  # noqa: F401
 from .notifications import models as notifications  # noqa: F401
 from .releases import models as releases  # noqa: F401
 from .document import models as document  # noqa: F401
+from .notices import models as notices  # noqa: F401

@@ -17,6 +17,7 @@ from .decisions.models import (Ballot, Choice, Condition, ConfirmationKind, Deci
                                Recommendation, Vote, VoteMember)
 from .criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 from .extensions import db
+from .notices.models import Notice
 from .releases.models import Criterion, MilestoneKind, Release, Stage
 
 # A final assessment with one of these results reopens by itself when the release is replanned.
@@ -227,6 +228,12 @@ class ReleaseFacts:
     @cached_property
     def ballots(self) -> list[Ballot]:
         return current_ballots(self.vote) if self.vote else []
+
+    @cached_property
+    def notice(self) -> Notice | None:
+        """The go-live notice: there is one only once the release is Live (the release page loads it with the
+        release; elsewhere this reads it)."""
+        return self.release.notice if self.stage == Stage.LIVE else None
 
     @cached_property
     def confirmations(self) -> dict[ConfirmationKind, GoLiveConfirmation]:

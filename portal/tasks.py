@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .access import Role
 from .extensions import db
+from .notices.models import Notice
 from .decisions.models import Ballot, Condition, ConfirmationKind, Decision, GoLiveConfirmation, Recommendation, Vote, VoteMember
 from .queries import (ReleaseFacts, current_finals, criteria_with_evidence, due_on, submitted_roles,
                       unclosed_requests)
@@ -127,6 +128,10 @@ def batched_facts(releases: list[Release], user) -> list[ReleaseFacts]:
             .where(Recommendation.release_id.in_(condition_ids), Recommendation.is_current,
                    Recommendation.round == Release.round).order_by(Condition.number)) if condition_ids else ():
         conditions[condition.release_id].append(condition)
+    # Publishing a Live release's go-live notice waits on SECAS: every Live release's notice, in one query.
+    live_ids = ids_at(Stage.LIVE)
+    notices = {n.release_id: n for n in db.session.scalars(sa.select(Notice).where(Notice.release_id.in_(live_ids)))
+               } if live_ids else {}
     result = []
     for release in releases:
         known = {}
@@ -148,6 +153,8 @@ def batched_facts(releases: list[Release], user) -> list[ReleaseFacts]:
                 known["confirmations"] = confirmations.get(known["decisions"][0].id, {})
         if release.id in condition_ids:
             known["conditions"] = conditions[release.id]
+        if release.id in live_ids:
+            known["notice"] = notices.get(release.id)
         result.append(ReleaseFacts(release, **known))
     return result
 

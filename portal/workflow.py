@@ -311,6 +311,15 @@ def _not_confirmed(kind: ConfirmationKind) -> Guard:
     return guard
 
 
+def _notice_draft(facts: ReleaseFacts, user, subject) -> str | None:
+    notice = facts.notice
+    if notice is None:
+        return Settled("This release has no go-live notice.")
+    if notice.is_published:
+        return Settled("The go-live notice has been published: a published notice cannot change.")
+    return None
+
+
 # --- What the process waits on (My tasks, who acts next) -------------------------------------------------
 
 def _missing_evidence(facts: ReleaseFacts, user, criterion: Criterion) -> bool:
@@ -445,6 +454,11 @@ ACTIONS: tuple[Action, ...] = (
            waits=_yes, page="decisions.go_live"),
     Action("confirm_deployment", "Confirm: DCC deployment confirmed", _roles(Role.DCC), frozenset({Stage.APPROVED}),
            _not_confirmed(ConfirmationKind.DEPLOYMENT), (Stage.LIVE,), waits=_yes, page="decisions.go_live"),
+    # The go-live notice, drafted when the release goes Live
+    Action("edit_notice", "Edit the go-live notice", _roles(Role.SECAS), frozenset({Stage.LIVE}), _notice_draft,
+           page="notices.manage"),
+    Action("publish_notice", "Publish the go-live notice", _roles(Role.SECAS), frozenset({Stage.LIVE}),
+           _notice_draft, waits=_yes, page="notices.manage"),
     # No-go
     Action("replan", "Re-plan the deferred release: set a new go-live date", _roles(Role.SECAS),
            frozenset({Stage.DEFERRED}), moves_to=(Stage.EVIDENCE, Stage.OPSG_REVIEW), waits=_yes,

@@ -118,6 +118,12 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "notifications.outbox": ADMIN,
     "notifications.settings": EVERYONE,
     "ops.healthz": PUBLIC,
+    # The go-live notices: published ones are public (list, page, Atom feed); SECAS edits and publishes the draft.
+    "notices.index": PUBLIC,
+    "notices.show": PUBLIC,
+    "notices.feed": PUBLIC,
+    "notices.manage": SECAS,
+    "notices.publish": SECAS,
     "pack.pack_json": EVERYONE,
     "pack.pack_pdf": EVERYONE,
     "releases.add_criterion": SECAS,

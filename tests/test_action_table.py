@@ -37,6 +37,7 @@ from portal.decisions.models import (Ballot, Condition, Decision, GoLiveConfirma
                                      VoteMember)
 from portal.criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 from portal.extensions import db
+from portal.notices.models import Notice
 from portal.queries import ReleaseFacts
 from portal.releases.models import Criterion, Milestone, Release, RidVersion, Stage
 
@@ -152,6 +153,7 @@ def fingerprint(w: World) -> dict:
             "decisions": rows(Decision.id),
             "confirmations": rows(GoLiveConfirmation.id),
             "reopened": rows(ReassessmentMark.id),
+            "notices": rows(Notice.id, Notice.state, Notice.title, Notice.summary),
         }
 
 
@@ -285,6 +287,16 @@ def readiness_confirmed(w: World) -> None:
     approved(w)
     w.ok(w.post("secas", f"/releases/{w.code}/go-live",
                 {"kind": "readiness", "sec_version": "", "note": "", "password": PASSWORD}))
+
+
+def live(w: World) -> None:
+    """Live, with the go-live notice drafted by the last confirmation."""
+    readiness_confirmed(w)
+    w.ok(w.post("secas", f"/releases/{w.code}/go-live",
+                {"kind": "sec_implemented", "sec_version": "SEC v40.0", "note": "", "password": PASSWORD}))
+    w.ok(w.post("dcc", f"/releases/{w.code}/go-live",
+                {"kind": "deployment", "sec_version": "", "note": "", "password": PASSWORD}))
+    assert fingerprint(w)["release"][0] == Stage.LIVE
 
 
 def with_second_release(w: World) -> None:
@@ -490,6 +502,16 @@ CASES = [
     Case("confirm_deployment", "dcc", readiness_confirmed, go_live("deployment"),
          lambda w: form(base(w, "/go-live"), hidden("kind", "deployment")),
          ("confirmations",), Stage.LIVE),
+    # The go-live notice
+    Case("edit_notice", "secas", live,
+         lambda w: (base(w, "/notice"), {"title": "SEC version 40.0 designated – February 2021 SEC Release",
+                                         "summary": "SEC version 40.0 is designated."}),
+         lambda w: form(base(w, "/notice"), r'name="title"'),
+         ("notices",), Stage.APPROVED),
+    Case("publish_notice", "secas", live,
+         lambda w: (base(w, "/notice/publish"), {"confirmed": "yes"}),
+         lambda w: form(base(w, "/notice/publish")),
+         ("notices",), Stage.APPROVED),
     # No-go
     Case("replan", "secas", deferred,
          lambda w: (base(w, "/replan"), {"new_go_live": ["25", "3", "2021"],

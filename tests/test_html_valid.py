@@ -28,7 +28,7 @@ ALLOWED = r".*“hx-[a-z-]+”.*"
 # Not HTML (files, feeds, the health check) or not a page (sign-out ends the session).
 SKIP = {"auth.logout", "ops.healthz", "pack.pack_json", "pack.pack_pdf", "evidence.download", "calendar.feed",
         "calendar.release_feed", "releases.task_count", "document.version_pdf", "document.version_docx",
-        "document.live_pdf", "document.live_docx", "document.compare_pdf"}
+        "document.live_pdf", "document.live_docx", "document.compare_pdf", "notices.feed"}
 
 if not (JAVA and VNU.exists()):
     REASON = (f"HTML validity not checked: {'no java' if not JAVA else f'no {VNU}'}. Install Debian's "

@@ -65,6 +65,8 @@ EVENT_NAMES = {
     "user.invitation_sent": "Invitation sent", "user.invitation_resent": "Invitation resent",
     "user.invitation_revoked": "Invitation revoked", "user.invitation_accepted": "Invitation accepted",
     "rid.document_stored": "Baselined RID stored",
+    "notice.drafted": "Go-live notice drafted", "notice.edited": "Go-live notice edited",
+    "notice.published": "Go-live notice published",
 }
 
 
@@ -228,6 +230,10 @@ PHRASES: dict[str, Phrase] = {
     "condition.met": lambda e, n: f"marked {_condition(e)} as met" + _with_file(e),
     "condition.accepted": lambda e, n: f"accepted {_condition(e)} as met",
     "condition.waived": lambda e, n: f"waived {_condition(e)}: {_after(e).get('reason') or 'no reason given'}",
+    "notice.drafted": lambda e, n: (f"completed go-live: the portal drafted the go-live notice "
+                                    f"“{_after(e).get('title', '')}”"),
+    "notice.edited": lambda e, n: f"edited the draft go-live notice ({', '.join(_after(e))})",
+    "notice.published": lambda e, n: f"published the go-live notice, “{_after(e).get('title', '')}”",
 }
 SUFFIXED = re.compile(r"^(?P<what>.+) (?P<verb>changed|added|removed)$")
 PAST = re.compile(r"^(?:[A-Z][a-z]+ed|Wrote|Made|Sent|Cast|Set|Took|Gave|Withdrew|Undid)\b")

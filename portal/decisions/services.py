@@ -19,6 +19,7 @@ from ..criteria.evidence_services import check_file_name
 from ..criteria.models import Assessment
 from ..database import insert_once, locked, update_once
 from ..extensions import db
+from ..notices.services import draft_notice
 from ..notifications import messages
 from ..notifications.services import notify, portal_path
 from ..queries import ReleaseFacts, Tally, count_vote
@@ -379,6 +380,7 @@ def confirm_go_live(actor, release: Release, kind: ConfirmationKind, *, password
                  after={"confirmation": str(kind), "sec_version": sec_version or None})
     if len(facts.confirmations) + 1 == len(ConfirmationKind):
         move_stage(release, CONFIRMATION_ACTIONS[kind], Stage.LIVE, actor)
+        draft_notice(actor, release)  # SECAS edits and publishes it (portal/notices)
     return confirmation
 
 

@@ -4,7 +4,7 @@ from itertools import groupby
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from ..access import Invalid, Role, roles_required
 from ..criteria.services import readiness_grid
@@ -12,6 +12,7 @@ from ..decisions.services import decision_summary
 from ..document.services import stored_document
 from ..extensions import db, htmx
 from ..ids import bounded_int
+from ..notices.services import notice_link
 from ..notifications.services import unread_count
 from ..queries import ReleaseFacts
 from ..tasks import tasks_for
@@ -45,12 +46,14 @@ def index():
 @roles_required(*Role)
 def show(code: str):
     # The RID comes from Release.rid_live; only what the page computes with is loaded as rows.
-    release = services.release_or_404(code, undefer(Release.rid_live), *(
+    release = services.release_or_404(code, undefer(Release.rid_live), joinedload(Release.notice), *(
         selectinload(rel) for rel in (Release.milestones, Release.criteria, Release.rid_versions)))
     grid = readiness_grid(release)
+    facts = ReleaseFacts(release)
     return render_template("releases/show.html", **_rid_context(release, answered=grid.answered),
                            next_milestone=services.next_milestone(release), grid=grid,
-                           decision=decision_summary(release, current_user, ReleaseFacts(release)))
+                           decision=decision_summary(release, current_user, facts),
+                           notice_link=notice_link(facts, current_user))
 
 
 @bp.get("/tasks")

@@ -16,8 +16,9 @@ from test_action_table import BY_NAME, world  # noqa: F401  (world is the fixtur
 from test_html_valid import _urls
 
 # One situation per stage, with the most on its pages: evidence with a file and an open request, an answered
-# request in review, the vote open with an alternate, approval with conditions' go-live, and deferral.
-SITUATIONS = ["baseline", "answer_request", "revoke_alternate", "confirm_deployment", "replan"]
+# request in review, the vote open with an alternate, approval with conditions' go-live, deferral, and Live with
+# its draft go-live notice.
+SITUATIONS = ["baseline", "answer_request", "revoke_alternate", "confirm_deployment", "replan", "publish_notice"]
 ROLES = ("dcc", "secas", "opsg_chair", "panel_chair")
 WIDTHS = {"desktop": 1280, "375 px": 375}
 # Pages whose controls differ by role: read as every role; any other page once, as the first role that may.
