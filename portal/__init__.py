@@ -38,6 +38,7 @@ from .ops.views import bp as ops_bp
 from .pack.cli import import_pack_command
 from .pack.views import bp as pack_bp
 from .releases.cli import portal_cli
+from .rid_import.cli import rid_cli
 from .releases.lifecycle_views import bp as lifecycle_bp
 from .releases.views import bp as releases_bp
 from .releases import authoring_views  # noqa: F401,E402  (its routes are on releases_bp)
@@ -208,3 +209,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(portal_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(rid_cli)
