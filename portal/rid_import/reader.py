@@ -908,15 +908,22 @@ def comparable(snapshot: dict[str, Any]) -> dict[str, Any]:
                           for d in snapshot["sec_documents"]],
         "participant_impacts": sorted([mps[m], groups[g]] for m, g in snapshot["participant_impacts"]
                                       if m in in_scope_ids),
-        "impact_summaries": strip(snapshot["impact_summaries"]),
+        # The RID shows the party summaries, then the DCC's (their positions interleave in the tables).
+        "impact_summaries": strip(sorted(snapshot["impact_summaries"], key=lambda s: s["kind"] != "party")),
         "document_impacts": document_ticks,
         "other_code_impacts": strip(snapshot["other_code_impacts"]),
         "milestones": strip(snapshot["milestones"]),
         "test_phases": strip(snapshot["test_phases"]),
-        "cost_items": strip(snapshot["cost_items"]),
+        "cost_items": strip(_by_party(snapshot["cost_items"])),
         "criteria": strip(snapshot["criteria"]),
         "glossary": strip(snapshot["glossary"]),
     }
+
+
+def _by_party(costs: list[dict]) -> list[dict]:
+    """Costs in the RID's order: each party's paragraph in turn (rid_view's cost groups)."""
+    parties = list(dict.fromkeys(c["party"] for c in costs))
+    return sorted(costs, key=lambda c: parties.index(c["party"]))
 
 
 def without_urls(rid: dict[str, Any]) -> dict[str, Any]:
