@@ -39,6 +39,7 @@ from .pack.cli import import_pack_command
 from .pack.views import bp as pack_bp
 from .releases.cli import portal_cli
 from .rid_import.cli import rid_cli
+from .rid_import.views import bp as rid_import_bp
 from .releases.lifecycle_views import bp as lifecycle_bp
 from .releases.views import bp as releases_bp
 from .releases import authoring_views  # noqa: F401,E402  (its routes are on releases_bp)
@@ -110,7 +111,7 @@ def create_app(config_class) -> Flask:
 def _register_blueprints(app: Flask) -> None:
 
     for bp in (auth_bp, totp_bp, releases_bp, evidence_bp, criteria_bp, decisions_bp, audit_bp, ops_bp,
-               notifications_bp, calendar_bp, pack_bp, lifecycle_bp, document_bp):
+               notifications_bp, calendar_bp, pack_bp, lifecycle_bp, document_bp, rid_import_bp):
         app.register_blueprint(bp)
 
 

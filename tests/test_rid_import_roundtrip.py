@@ -14,7 +14,8 @@ from portal.document.render import render_docx, render_pdf, version_document
 from portal.extensions import db
 from portal.releases.models import (ChangeRequest, CostItem, GlossaryTerm, Milestone, MilestoneKind,
                                     ModificationProposal, OtherCodeImpact, ParticipantImpact, Release, RidVersion,
-                                    ScopeEntry, ScopeStatus, TestPhase)
+                                    ScopeEntry, ScopeStatus)
+from portal.releases.models import TestPhase as PhaseRow
 from portal.releases.services import add_rid_version
 from portal.releases.snapshot import rid_snapshot
 from portal.rid_import.reader import comparable, read_rid, without_urls
@@ -59,7 +60,7 @@ def _enrich(release: Release) -> None:
             phase.applies, phase.reason = True, "The DCC System changes for CR1234 need end-to-end testing."
         if phase.phase == "UIT":
             phase.reason = "No User-facing interface changes."
-    db.session.add(TestPhase(release_id=release.id, phase="SRT", name="Security Regression Testing", applies=True,
+    db.session.add(PhaseRow(release_id=release.id, phase="SRT", name="Security Regression Testing", applies=True,
                              reason="", position=5))
     db.session.add(OtherCodeImpact(release_id=release.id, code="REC", description="A consequential change to the "
                                    "Retail Energy Code schedule.", position=0))

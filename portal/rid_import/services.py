@@ -103,7 +103,7 @@ def _write_rows(release: Release, reading: Reading) -> None:
 def import_new_release(actor, reading: Reading, *, code: str | None = None, filename: str = "") -> Release:
     """A new Draft release from the document, with its version history (the last version holds the RID)."""
     if actor is not None:
-        require_portal("create_release", actor)
+        require_portal("import_rid", actor)
     _check(reading)
     head = reading.rid["release"]
     code = (code or head["code"] or "").strip()
@@ -140,6 +140,7 @@ def import_new_release(actor, reading: Reading, *, code: str | None = None, file
 def import_rid_version(actor, release: Release, reading: Reading, *, filename: str = "") -> RidVersion:
     """The next RID version of a Draft release: its RID replaced by the document's."""
     if actor is not None:
+        require_portal("import_rid", actor)
         require("edit_rid", release, actor)
     if release.stage != Stage.DRAFT:
         raise Conflict(f"{release.name} is past its draft ({release.stage.label}); a RID document can be imported "
