@@ -39,11 +39,6 @@ class Source:
     kind: str  # "text", "pdf" or "docx"
     lines: list[Line] = field(default_factory=list)
 
-    @property
-    def layout(self) -> bool:
-        """Columns are where the page put them (a PDF): tables split by position, paragraphs by blank lines."""
-        return self.kind == "pdf"
-
 
 def _numbered(texts: list[str], kind: str) -> Source:
     if len(texts) > LIMITS["lines"]:

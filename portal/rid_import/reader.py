@@ -15,7 +15,7 @@ from ..access import Role
 from ..releases import rid_text
 from ..releases.models import MilestoneKind, ScopeStatus
 from ..releases.rid_view import DERIVED_NOTES, NO_APPROVED, NO_CHANGE_REQUESTS, NO_OTHER_CODES
-from .extract import Line, Source, read_source
+from .extract import Line, NotARid, Source, read_source
 
 TICK = "✓"
 NOTE_KEYS = ("about", "approved_mps_note", "targeted_mps_note", "change_requests_note", "document_impacts_note",
@@ -141,6 +141,20 @@ class _Reader:
 
     def known(self, lines) -> None:
         self.used.update(x if isinstance(x, int) else x.no for x in lines)
+
+    def warn_rest(self, lines: list[Line], why: str) -> None:
+        for line in lines:
+            if line.text:
+                self.warn(line, why)
+
+    def dated(self, text: str, used: list[Line], why: str) -> dt.date | None:
+        """The date in a table's cell, or None with a warning on the row's lines."""
+        try:
+            return parse_date(text)
+        except ValueError:
+            for line in used:
+                self.warn(line, why)
+            return None
 
     def warn(self, line: Line | int, why: str) -> None:
         line = self.by_no[line] if isinstance(line, int) else line
@@ -305,19 +319,6 @@ class _Reader:
         return self.cell_table(lines, first) if self.source.kind == "docx" else self.layout_table(lines, first)
 
     # --- plain-text tables (the RID as extracted text: cells run together, rows broken anywhere) ---
-    def text_header(self, lines: list[Line], first: str, is_row) -> tuple[list[str], list[Line], list[Line]]:
-        nonblank = [l for l in lines if l.text]
-        head: list[Line] = []
-        for line in nonblank:
-            if is_row(line):
-                break
-            head.append(line)
-        if not head or not head[0].text.startswith(first):
-            return [], [], nonblank
-        self.known(head)
-        body = nonblank[len(head):]
-        return [self.joined(head)], head, body
-
     def text_rows(self, lines: list[Line], first: str, starts_row, header_again=None):
         """Rows that begin with a line `starts_row` accepts; other lines continue the row (or follow the table)."""
         nonblank = [l for l in lines if l.text]
@@ -334,16 +335,13 @@ class _Reader:
             if starts_row(line):
                 at_header = False
                 rows.append([line])
-            elif rows and not rest and self.continues(rows[-1], line):
+            elif rows and not rest:
                 rows[-1].append(line)
             elif not rows and at_header:
                 self.known([line])  # the header's wrapped words
             else:
                 rest.append(line)
         return rows, rest
-
-    def continues(self, row: list[Line], line: Line) -> bool:
-        return True
 
     # --- the sections ---
     def read(self) -> Reading:
@@ -364,10 +362,7 @@ class _Reader:
             scope += entries
             notes[f"{key}_mps_note"] = note
         crs, notes["change_requests_note"] = self.read_change_requests(get("scope", "crs"))
-        for bucket in ("", ):
-            for line in get("scope", bucket):
-                if line.text:
-                    self.warn(line, "Text in the Scope section before its first heading")
+        self.warn_rest(get("scope"), "Text in the Scope section before its first heading.")
 
         groups, participant_impacts, after = self.read_matrix(get("impacts", "participant_matrix"), "participant")
         urls = self.read_urls(after, scope)
@@ -580,9 +575,7 @@ class _Reader:
         else:
             _, found, rest = self.table(lines, first)
             rows = [(cells[0], cells[1], used) for cells, used in found if len(cells) >= 2]
-            for line in rest:
-                if line.text:
-                    self.warn(line, f"Text after the {first.lower()} impacts table.")
+            self.warn_rest(rest, f"Text after the {first.lower()} impacts table.")
         out = []
         for subject, text, used in rows:
             if text == "None recorded.":
@@ -669,16 +662,11 @@ class _Reader:
                 cells.append(([date, event, notes], row))
         else:
             _, cells, rest = self.table(lines, "Date")
-        for line in rest:
-            if line.text:
-                self.warn(line, "Text after the implementation timetable.")
+        self.warn_rest(rest, "Text after the implementation timetable.")
         milestones = []
         for row, used in cells:
-            try:
-                due_on = parse_date(row[0])
-            except ValueError:
-                for line in used:
-                    self.warn(line, "A timetable row whose date could not be read.")
+            due_on = self.dated(row[0], used, "A timetable row whose date could not be read.")
+            if due_on is None:
                 continue
             kind = _milestone_kind(row[1])
             milestones.append({"kind": kind.value, "due_on": due_on.isoformat(), "event": _squash(row[1]),
@@ -710,9 +698,7 @@ class _Reader:
                          "reason": _squash(row[2]) if len(row) > 2 else ""}
                 phases.append(phase)
                 self.item("test", f"{phase['phase']}: {'applies' if phase['applies'] else 'does not apply'}", used)
-            for line in rest:
-                if line.text:
-                    self.warn(line, "Text after the test phases table.")
+            self.warn_rest(rest, "Text after the test phases table.")
         text, used = self.prose(prose_lines)
         if text:
             pieces = [self.joined(b) for _, b in self.blocks(prose_lines)] if self.source.kind != "text" \
@@ -794,16 +780,11 @@ class _Reader:
             cells = [(list(pattern.match(self.joined(r)).groups()), r) for r in rows]
         else:
             _, cells, rest = self.table(lines, "Version")
-        for line in rest:
-            if line.text:
-                self.warn(line, "Text after the document history table.")
+        self.warn_rest(rest, "Text after the document history table.")
         versions = []
         for row, used in cells:
-            try:
-                issued = parse_date(row[1])
-            except ValueError:
-                for line in used:
-                    self.warn(line, "A version whose date could not be read.")
+            issued = self.dated(row[1], used, "A version whose date could not be read.")
+            if issued is None:
                 continue
             change = _squash(row[2])
             meeting = re.search(rf"\s*Panel meeting of ({DATE}), minute (.+)\.$", change)
@@ -872,7 +853,6 @@ def _owner(text: str) -> Role | None:
 
 def read_rid(filename: str, data: bytes, groups: tuple[str, ...] = DEFAULT_GROUPS) -> Reading:
     """Read a RID file (PDF, DOCX or text); NotARid if it cannot be read or holds no RID."""
-    from .extract import NotARid
     source = read_source(filename, data)
     reading = _Reader(source, tuple(groups)).read()
     found = sum(len(s.items) for s in reading.sections)
