@@ -64,3 +64,19 @@ def test_a_file_that_is_not_a_rid_is_refused_and_nothing_saved(app, tmp_path):
     assert result.exit_code == 1
     assert "minutes.txt: The file does not read as a RID" in result.output
     assert _releases(app) == []
+
+
+def test_a_published_pdf_becomes_the_next_rid_version_of_the_draft(app, make_release, tmp_path):
+    from portal.document.render import render_pdf, version_document
+    make_release()
+    with app.app_context():
+        release = db.session.scalar(sa.select(Release).where(Release.code == "feb-2021"))
+        pdf = tmp_path / "rid-feb-2021-v0.1.pdf"
+        pdf.write_bytes(render_pdf(version_document(release, release.rid_versions[0])))
+    result = app.test_cli_runner().invoke(args=["rid", "import", str(pdf), "--release", "feb-2021"])
+    assert result.exit_code == 0, result.output
+    assert "RID version 0.2 imported from rid-feb-2021-v0.1.pdf" in result.output
+    with app.app_context():
+        release = db.session.scalar(sa.select(Release).where(Release.code == "feb-2021"))
+        first, second = (comparable(v.snapshot) for v in release.rid_versions)
+        assert first == second

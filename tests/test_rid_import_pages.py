@@ -98,3 +98,26 @@ def test_another_secas_user_cannot_confirm_my_upload(app, users, make_user):
     other = client_for(app, make_user(Role.SECAS))
     assert other.get(review).status_code == 404
     assert other.post_form(review + "/confirm").status_code == 404
+
+
+def test_the_review_says_before_confirming_why_the_rid_cannot_be_saved(app, users, make_release):
+    make_release()  # the demo release already has feb-2021 and the four MPs in its scope
+    secas = client_for(app, users["secas"])
+    review = _upload(secas, FEB_2021.read_bytes(), FEB_2021.name).headers["Location"]
+    page = secas.get(review).get_data(as_text=True)
+    assert "There is a problem" in page
+    assert "A release with the code feb-2021 already exists." in page
+    assert "Confirm and save" not in page
+    review = _upload(secas, FEB_2021.read_bytes(), FEB_2021.name, code="feb-2021-again").headers["Location"]
+    page = secas.get(review).get_data(as_text=True)
+    assert "MP092 is already in the scope of February 2021 SEC Release" in page
+    assert secas.post_form(review + "/confirm").status_code == 409
+    assert _codes(app) == ["feb-2021"]
+
+
+def test_a_file_over_the_limit_is_refused_without_reading_it_all(app, users):
+    from portal.rid_import.extract import LIMITS
+    secas = client_for(app, users["secas"])
+    response = _upload(secas, b"%PDF-1.4\n" + b"0" * LIMITS["bytes"], "scan.pdf")
+    assert response.status_code == 422
+    assert "a RID document must be at most 20 MB" in response.get_data(as_text=True)

@@ -49,8 +49,9 @@ def _numbered(texts: list[str], kind: str) -> Source:
 def read_source(filename: str, data: bytes) -> Source:
     """The file's lines; NotARid with a plain message for anything that cannot be read."""
     if len(data) > LIMITS["bytes"]:
-        raise NotARid(f"The file is {len(data) / 1024 / 1024:.0f} MB; a RID document must be at most "
-                      f"{LIMITS['bytes'] // 1024 // 1024} MB.")
+        raise NotARid(f"The file is larger than {LIMITS['bytes'] // 1024 // 1024} MB; a RID document must be at "
+                      f"most {LIMITS['bytes'] // 1024 // 1024} MB (a scan has no text to read: upload the PDF or "
+                      "DOCX the RID was written as).")
     if not data.strip():
         raise NotARid("The file is empty.")
     name = (filename or "").lower()

@@ -7,7 +7,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from ..access import Conflict, Invalid, Role
+from ..access import Conflict, Invalid, PortalError, Role
 from ..audit.services import record_event
 from ..extensions import db
 from ..releases.authoring import answered_criteria
@@ -36,12 +36,43 @@ def _get_or_create(model, name_field: str, name: str, **values):
     return row
 
 
-def _check(reading: Reading) -> None:
-    release = reading.rid["release"]
-    if not release["planned_go_live"]:
+def _check(reading: Reading, release: Release | None = None, code: str = "") -> None:
+    """Refuse, before anything is written, what the import could not save (the review screen asks the same)."""
+    head = reading.rid["release"]
+    if not head["planned_go_live"]:
         raise Invalid("The RID's timetable has no release go-live date, so the release's planned go-live is unknown.")
-    if not release["name"]:
+    if not head["name"]:
         raise Invalid("The RID does not give the release's name.")
+    if release is None and code_taken(code):
+        raise Conflict(f"A release with the code {code} already exists. Import into it as a new RID version "
+                       "(if it is a draft), or choose another code.")
+    if release is not None and release.stage != Stage.DRAFT:
+        raise Conflict(f"{release.name} is past its draft ({release.stage.label}); a RID document can be imported "
+                       "only into a release whose RID is still a draft. Edit its RID instead.")
+    if release is not None and answered_criteria(release):
+        raise Conflict(f"{release.name} has criteria with evidence or assessments; its RID cannot be replaced.")
+    for e in reading.rid["scope"]:
+        mp = db.session.scalar(sa.select(ModificationProposal).where(ModificationProposal.reference == e["mp"]))
+        conflict = scope_conflict(mp, release) if mp is not None and release is not None else None
+        if mp is not None and release is None:
+            conflict = db.session.scalar(sa.select(ScopeEntry).where(
+                ScopeEntry.mp_id == mp.id, ScopeEntry.status.in_((ScopeStatus.APPROVED, ScopeStatus.TARGETED))))
+        if conflict is not None:
+            raise Conflict(f"{mp.reference} is already in the scope of {conflict.release.name}; a modification is "
+                           "implemented in one release only. Move it out of that release first.")
+
+
+def import_problem(reading: Reading, release: Release | None, code: str = "") -> str | None:
+    """Why this reading cannot be saved as asked, in a sentence; None when it can."""
+    try:
+        _check(reading, release, new_code(reading, code) if release is None else "")
+    except PortalError as err:
+        return err.message
+    return None
+
+
+def new_code(reading: Reading, code: str | None) -> str:
+    return (code or reading.rid["release"]["code"] or "").strip()
 
 
 def _write_rows(release: Release, reading: Reading) -> None:
@@ -54,10 +85,6 @@ def _write_rows(release: Release, reading: Reading) -> None:
         mp = _get_or_create(ModificationProposal, "reference", e["mp"], title=e["title"], url=e.get("url") or "")
         if e.get("url") and not mp.url:
             mp.url = e["url"]
-        conflict = scope_conflict(mp, release)
-        if conflict is not None:
-            raise Conflict(f"{mp.reference} is already in the scope of {conflict.release.name}; a modification is "
-                           "implemented in one release only. Move it out of that release first.")
         mps[e["mp"]] = mp
         db.session.add(ScopeEntry(release_id=release.id, mp_id=mp.id, status=ScopeStatus(e["status"]),
                                   cutoff_date=D(e["cutoff_date"]) if e["cutoff_date"] else None,
@@ -104,14 +131,11 @@ def import_new_release(actor, reading: Reading, *, code: str | None = None, file
     """A new Draft release from the document, with its version history (the last version holds the RID)."""
     if actor is not None:
         require_portal("import_rid", actor)
-    _check(reading)
     head = reading.rid["release"]
-    code = (code or head["code"] or "").strip()
+    code = new_code(reading, code)
     if not code:
         raise Invalid("Give the new release a code.", field="code")
-    if code_taken(code):
-        raise Conflict(f"A release with the code {code} already exists. Import into it as a new RID version "
-                       "(if it is a draft), or choose another code.")
+    _check(reading, None, code)
     release = Release(code=code, name=head["name"], stage=Stage.DRAFT, planned_go_live=D(head["planned_go_live"]))
     db.session.add(release)
     db.session.flush()
@@ -142,12 +166,7 @@ def import_rid_version(actor, release: Release, reading: Reading, *, filename: s
     if actor is not None:
         require_portal("import_rid", actor)
         require("edit_rid", release, actor)
-    if release.stage != Stage.DRAFT:
-        raise Conflict(f"{release.name} is past its draft ({release.stage.label}); a RID document can be imported "
-                       "only into a release whose RID is still a draft. Edit its RID instead.")
-    if answered_criteria(release):
-        raise Conflict(f"{release.name} has criteria with evidence or assessments; its RID cannot be replaced.")
-    _check(reading)
+    _check(reading, release)
     head = reading.rid["release"]
     for model in RID_ROWS:
         for row in db.session.scalars(sa.select(model).where(model.release_id == release.id)):

@@ -20,7 +20,7 @@ from .cli import known_groups
 from .extract import LIMITS, NotARid
 from .forms import ConfirmImportForm, UploadRidForm
 from .reader import read_rid
-from .services import import_new_release, import_rid_version
+from .services import import_new_release, import_problem, import_rid_version, new_code
 
 bp = Blueprint("rid_import", __name__)
 DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -96,8 +96,10 @@ def review(digest: str):
     require_portal("import_rid", current_user)
     data, meta = _staged(digest)
     reading = read_rid(meta["filename"], data, known_groups())
-    return render_template("rid_import/review.html", reading=reading, meta=meta, target=_target(meta),
-                           digest=digest, form=ConfirmImportForm())
+    target = _target(meta)
+    return render_template("rid_import/review.html", reading=reading, meta=meta, target=target, digest=digest,
+                           code=new_code(reading, meta["code"]), problem=import_problem(reading, target, meta["code"]),
+                           form=ConfirmImportForm())
 
 
 @bp.route("/import-rid/<digest>/confirm", methods=["POST"])
