@@ -170,3 +170,19 @@ def test_an_encrypted_pdf_is_refused():
 def test_a_pdf_with_no_text_is_taken_for_a_scan():
     with pytest.raises(NotARid, match="no text; it may be a scan"):
         read_rid("scan.pdf", _pdf())
+
+
+def test_a_pdf_whose_pages_draw_too_much_is_refused_before_its_text_is_read():
+    from pypdf import PdfWriter
+    from pypdf.generic import NameObject, StreamObject
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=595, height=842)
+    stream = StreamObject()
+    stream.set_data(b"0 0 m 1 1 l S\n" * (LIMITS["pdf_content"] // 14 + 10))
+    stream = stream.flate_encode()
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    assert len(out.getvalue()) < LIMITS["bytes"]
+    with pytest.raises(NotARid, match="drawing instructions"):
+        read_rid("busy.pdf", out.getvalue())

@@ -13,6 +13,7 @@ LIMITS = {
     "bytes": 20 * 1024 * 1024,        # the largest file read at all
     "pdf_pages": 200,
     "seconds": 20,                    # PDF text extraction stops after this long
+    "pdf_content": 20 * 1024 * 1024,  # the pages' drawing instructions, unpacked (a RID page has some 50 kB)
     "docx_entries": 500,              # zip members in a DOCX
     "docx_uncompressed": 50 * 1024 * 1024,
     "lines": 20_000,
@@ -72,7 +73,7 @@ def _pdf(data: bytes) -> Source:
     import logging
 
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged files make pypdf chatty
     try:
@@ -82,14 +83,22 @@ def _pdf(data: bytes) -> Source:
         pages = reader.pages
         if len(pages) > LIMITS["pdf_pages"]:
             raise NotARid(f"The PDF has {len(pages)} pages; a RID has at most {LIMITS['pdf_pages']}.")
-        started, texts = time.monotonic(), []
+        started, texts, content = time.monotonic(), [], 0
         for page in pages:
+            # Extraction time grows with a page's instructions: bound them before reading any text.
+            contents = page.get_contents()
+            content += len(contents.get_data()) if contents is not None else 0
+            if content > LIMITS["pdf_content"]:
+                raise NotARid(f"The PDF's pages hold more than {LIMITS['pdf_content'] // 2 ** 20} MB of drawing "
+                              "instructions; a RID holds far less. It was not read.")
             if time.monotonic() - started > LIMITS["seconds"]:
                 raise NotARid(f"Reading the PDF took more than {LIMITS['seconds']} seconds; it is too complex "
                               "to be a RID.")
             texts.extend(page.extract_text(extraction_mode="layout").split("\n"))
     except NotARid:
         raise
+    except LimitReachedError:
+        raise NotARid("The PDF unpacks to more data than a RID could hold; it was not read.") from None
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError,
             RecursionError, AssertionError, ZeroDivisionError) as err:
         raise NotARid(f"The PDF is damaged and cannot be read ({type(err).__name__}).") from None
