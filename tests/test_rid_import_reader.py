@@ -186,3 +186,29 @@ def test_a_pdf_whose_pages_draw_too_much_is_refused_before_its_text_is_read():
     assert len(out.getvalue()) < LIMITS["bytes"]
     with pytest.raises(NotARid, match="drawing instructions"):
         read_rid("busy.pdf", out.getvalue())
+
+
+def test_a_word_rid_written_by_hand_with_list_numbering_reads():
+    """A DOCX not made by the portal: Word's own bullets and numbered list (the numbers are not in the text)."""
+    import docx
+    d = docx.Document()
+    d.add_heading("1. Scope", level=1)
+    d.add_heading("Targeted Modification Proposals", level=2)
+    d.add_paragraph("MP300 ‘Faster switching’ proposes a faster switch.", style="List Bullet")
+    d.add_heading("3. Implementation timeline", level=1)
+    table = d.add_table(rows=2, cols=3)
+    for cell, text in zip(table.rows[0].cells + table.rows[1].cells,
+                          ["Date", "Event", "Notes", "4 Nov 2021", "Release go-live", "The changes are implemented."]):
+        cell.text = text
+    d.add_heading("6. Acceptance criteria", level=1)
+    d.add_heading("Operational acceptance criteria", level=2)
+    d.add_paragraph("The DCC has tested the switch.", style="List Number")
+    d.add_paragraph("SECAS is ready.", style="List Number")
+    out = io.BytesIO()
+    d.save(out)
+    reading = read_rid("hand-made.docx", out.getvalue())
+    assert reading.warnings == []
+    assert [(c["number"], c["owner_role"]) for c in reading.rid["criteria"]] == [(1, "dcc"), (2, "secas")]
+    assert reading.rid["scope"][0]["mp"] == "MP300"
+    assert reading.rid["release"]["planned_go_live"] == "2021-11-04"
+    assert reading.rid["release"]["name"] == "November 2021 SEC Release"

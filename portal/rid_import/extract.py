@@ -131,7 +131,9 @@ def _docx(data: bytes) -> Source:
             tag = block.tag.rsplit("}", 1)[-1]
             if tag == "p":
                 paragraph = Paragraph(block, document)
-                bullet = "• " if (paragraph.style is not None and "List" in (paragraph.style.name or "")) else ""
+                numbered = block.pPr is not None and block.pPr.numPr is not None  # a list item by direct numbering
+                styled = paragraph.style is not None and "List" in (paragraph.style.name or "")
+                bullet = "• " if (numbered or styled) and not paragraph.text.lstrip().startswith("•") else ""
                 texts.extend(["", bullet + paragraph.text])
             elif tag == "tbl":
                 texts.append("")

@@ -38,6 +38,8 @@ SUBSECTIONS = {
     "versions": {"document history": "history"},
     "glossary": {"glossary": "terms"},
 }
+HEADER_ROWS = {"timeline": ("Date Event Notes", "timetable"), "versions": ("Version Date Changes", "history"),
+               "glossary": ("Acronym Full term", "terms"), "test": ("Phase Required Reason", "phases")}
 KIND_ROLES = {MilestoneKind.BASELINE: Role.PANEL, MilestoneKind.EVIDENCE: Role.DCC,
               MilestoneKind.OPSG_REVIEW: Role.OPSG, MilestoneKind.PANEL_DECISION: Role.PANEL,
               MilestoneKind.GO_LIVE: Role.SECAS, MilestoneKind.OTHER: Role.SECAS}
@@ -201,6 +203,9 @@ class _Reader:
                         sub = named
                         self.known([line])
                         continue
+            header = HEADER_ROWS.get(section or "")
+            if header and sub == "" and " ".join(line.cells or [text]).startswith(header[0]):
+                sub = header[1]  # a table without its caption, known by its header row
             if section is None:
                 prelude.append(line)
             else:
@@ -754,17 +759,19 @@ class _Reader:
 
     def read_criteria(self, lines: list[Line]) -> list[dict]:
         start = re.compile(r"^(\d+)\.\s+(.*)$")
-        rows, rest = self.text_rows(lines, "\x00", lambda l: bool(start.match(l.text)))
+        # A Word list numbers its items itself: its criteria come as list items without their numbers.
+        rows, rest = self.text_rows(lines, "\x00", lambda l: bool(start.match(l.text)) or l.text.startswith("•"))
         for line in rest:
             self.warn(line, "Text among the acceptance criteria that is not a numbered criterion.")
         criteria = []
         for row in rows:
             m = start.match(self.joined(row))
-            text = m.group(2)
+            number = int(m.group(1)) if m else (criteria[-1]["number"] + 1 if criteria else 1)
+            text = m.group(2) if m else self.joined(row)
             withdrawn = text.endswith(" (withdrawn)")
             text = text.removesuffix(" (withdrawn)")
             owner = _owner(text)
-            criterion = {"number": int(m.group(1)), "text": text, "owner_role": (owner or Role.DCC).value,
+            criterion = {"number": number, "text": text, "owner_role": (owner or Role.DCC).value,
                          **({"withdrawn": True} if withdrawn else {})}
             criteria.append(criterion)
             self.item("criteria", f"{criterion['number']}. owned by {Role(criterion['owner_role']).label}", row)
