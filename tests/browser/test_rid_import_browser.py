@@ -1,5 +1,5 @@
-"""In a real browser: SECAS uploads the February 2021 RID, checks the review screen (axe-core finds nothing) and
-confirms; a file that is not a RID shows the error summary."""
+"""In a real browser: SECAS uploads the February 2021 RID, checks the review screen (axe-core finds nothing, with
+and without a warning) and confirms; a file that is not a RID shows the error summary."""
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
@@ -20,6 +20,18 @@ def test_upload_review_and_confirm_a_rid(page: Page, app, live_server, sign_in, 
     page.get_by_role("button", name="Read the document").click()
     expect(page.locator(".govuk-error-summary")).to_contain_text("The file does not read as a RID")
     assert axe(page) == []
+
+    noted = tmp_path / "rid-with-a-note.txt"
+    noted.write_text(FEB_2021.read_text(encoding="utf-8").replace(
+        "implementation of this release. \n", "implementation of this release. \n\nPlease recycle this document.\n", 1),
+        encoding="utf-8")
+    page.get_by_label("RID document").set_input_files(str(noted))
+    page.get_by_role("button", name="Read the document").click()
+    expect(page.locator(".govuk-warning-text")).to_contain_text("1 line of the document could not be placed")
+    expect(page.locator("#warnings")).to_contain_text("Please recycle this document.")
+    assert axe(page) == []
+    screenshot(page, "rid-import-review-warning")
+    page.get_by_role("link", name="Upload another document").click()
 
     page.get_by_label("RID document").set_input_files(str(FEB_2021))
     page.get_by_label("Import it as").select_option(label="A new RID version of February 2021 SEC Release")
