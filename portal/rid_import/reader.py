@@ -352,7 +352,6 @@ class _Reader:
     def read(self) -> Reading:
         buckets, prelude = self.split()
         get = lambda section, sub="": buckets.get((section, sub), [])
-        rid: dict[str, Any] = {}
         notes = {k: "" for k in NOTE_KEYS}
         name, version_label = self.read_prelude(prelude)
 
@@ -361,7 +360,7 @@ class _Reader:
             notes["about"] = about
             self.item("about", "About this document", lines)
 
-        scope, urls = [], {}
+        scope: list[dict] = []
         for key, status in (("approved", ScopeStatus.APPROVED), ("targeted", ScopeStatus.TARGETED)):
             entries, note = self.read_scope(get("scope", key), status)
             scope += entries
