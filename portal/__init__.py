@@ -40,6 +40,8 @@ from .ops.views import bp as ops_bp
 from .pack.cli import import_pack_command
 from .pack.views import bp as pack_bp
 from .releases.cli import portal_cli
+from .rid_import.cli import rid_cli
+from .rid_import.views import bp as rid_import_bp
 from .releases.lifecycle_views import bp as lifecycle_bp
 from .releases.views import bp as releases_bp
 from .releases import authoring_views  # noqa: F401,E402  (its routes are on releases_bp)
@@ -115,7 +117,8 @@ def create_app(config_class) -> Flask:
 def _register_blueprints(app: Flask) -> None:
 
     for bp in (auth_bp, totp_bp, releases_bp, evidence_bp, criteria_bp, decisions_bp, audit_bp, ops_bp,
-               notifications_bp, calendar_bp, pack_bp, lifecycle_bp, document_bp, notices_bp):
+               notifications_bp, calendar_bp, pack_bp, lifecycle_bp, document_bp, notices_bp,
+               rid_import_bp):
         app.register_blueprint(bp)
 
 
@@ -214,3 +217,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(portal_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(rid_cli)

@@ -479,6 +479,8 @@ class PortalAction:
 
 PORTAL_ACTIONS: tuple[PortalAction, ...] = (
     PortalAction("create_release", "Create a release", _roles(Role.SECAS), page="lifecycle.new_release"),
+    # A new release, or a new RID version of a draft (that part is also `edit_rid`'s), read from a RID document.
+    PortalAction("import_rid", "Import a RID document", _roles(Role.SECAS), page="rid_import.upload"),
 )
 PORTAL_BY_NAME = {action.name: action for action in PORTAL_ACTIONS}
 

@@ -137,6 +137,9 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "releases.edit_scope_entry": SECAS,
     "releases.index": EVERYONE,
     "lifecycle.new_release": SECAS,
+    "rid_import.upload": SECAS,
+    "rid_import.review": SECAS,
+    "rid_import.confirm": SECAS,
     "lifecycle.move_modification": SECAS,
     "lifecycle.modifications": EVERYONE,
     "calendar.month_view": EVERYONE,
@@ -179,7 +182,8 @@ EXPECTED: dict[str, frozenset[str] | str] = {
 
 # Values for URL arguments, from the demo release (ids that do not exist give 404, which is fine).
 URL_VALUES = {"code": "feb-2021", "number": 1, "request_id": 1, "user_id": 1, "file_id": 1, "row_id": 1,
-              "major": 0, "minor": 1, "name": "baseline", "token": "not-a-calendar-token"}
+              "major": 0, "minor": 1, "name": "baseline", "token": "not-a-calendar-token",
+              "digest": "0" * 64}
 # Signing out ends the persona's session, so it goes last.
 LAST = {"auth.logout"}
 

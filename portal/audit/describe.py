@@ -28,7 +28,7 @@ EVENT_NAMES = {
     "user.signed_out_everywhere": "Signed out everywhere",
     "signature.wrong_password": "Wrong password at signing",
     "release.created": "Release created", "release.imported": "Release imported", "release.moved": "Stage changed",
-    "release.replanned": "Release re-planned",
+    "release.replanned": "Release re-planned", "rid.imported": "RID imported from a document",
     "rid.version_issued": "RID version issued", "rid.scope_changed": "Scope changed",
     "scope.moved_out": "Modification moved out", "scope.moved_in": "Modification moved in",
     "rid.criterion_added": "Criterion added", "rid.milestone_added": "Milestone added",
