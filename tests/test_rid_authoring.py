@@ -177,9 +177,12 @@ def test_scope_entries_move_up_and_down_within_their_list(secas, app):
     with app.app_context():
         release = db.session.scalar(sa.select(Release))
         assert [e["mp"] for e in release.rid_live["scope"]][:2] == ["MP095", "MP092"]
-    # The first cannot move further up: nothing changes, nothing is audited.
+    # The first cannot move further up: the refusal says why, nothing changes, nothing is audited.
     events = len(actions(app))
-    assert secas.post_form(f"{BASE}/scope/{mp095.id}/reorder", {"direction": "up"}).status_code == 303
+    response = secas.post_form(f"{BASE}/scope/{mp095.id}/reorder", {"direction": "up"})
+    assert response.status_code == 409
+    assert "Scope entry MP095 is already first in its list, so it cannot move up." in \
+        page_text(response.get_data(as_text=True))
     assert len(actions(app)) == events
     assert secas.post_form(f"{BASE}/scope/{mp095.id}/reorder", {"direction": "sideways"}).status_code == 422
 

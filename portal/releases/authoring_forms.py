@@ -66,7 +66,7 @@ class NewImpactSummaryForm(RidChangeForm):
 
 class ParticipantGroupForm(RidChangeForm):
     name = StringField("Participant group", widget=GovTextInput(),
-                       description="A new column of the participant impact matrix, in every release's RID.",
+                       description="A column of the participant impact matrix, in every release's RID.",
                        validators=_required_text("Enter the participant group's name", 100))
 
 

@@ -76,6 +76,15 @@ def _fields(f, *names) -> dict:
     return {name: getattr(f, name).data for name in names}
 
 
+# The rows of a kind: a collection of the release, or the shared matrices' columns and rows.
+SHARED_ROWS = {"participant_groups": authoring.participant_groups, "sec_documents": authoring.sec_documents}
+
+
+def _row(release: Release, rows: str, row_id: int):
+    """The row with this id among the release's `rows` (404 for another release's row, or none)."""
+    return _row_or_404(SHARED_ROWS[rows]() if rows in SHARED_ROWS else getattr(release, rows), row_id)
+
+
 def _add(code: str, form, kind: str, title: str, service: Callable, *names: str, **extra):
     """An "Add" form for one kind of row: `service(actor, release, **fields)`."""
     release = _load_release(code)
@@ -90,7 +99,7 @@ def _edit(code: str, rows: str, row_id: int, form_class, kind: str, title: Calla
     """A "Change" form for one row: `service(actor, release, row, **fields)`. With htmx it takes the place of
     `panel` (the section's "Add" link)."""
     release = _load_release(code)
-    row = _row_or_404(getattr(release, rows), row_id)
+    row = _row(release, rows, row_id)
     form = form_class(**initial(row)) if initial else form_class(obj=row)
     return _author(release, form, ANCHORS[kind],
                    lambda f: service(current_user, release, row, **_fields(f, *names, "change_note"), **{
@@ -157,11 +166,27 @@ def add_participant_group(code: str):
                 authoring.add_participant_group, "name")
 
 
+@bp.route("/releases/<code>/participant-groups/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_participant_group(code: str, row_id: int):
+    return _edit(code, "participant_groups", row_id, forms.ParticipantGroupForm, "participant_group",
+                 lambda row: f"Change the participant group {row.name}", authoring.update_participant_group,
+                 "name", panel="add-participant-group")
+
+
 @bp.route("/releases/<code>/sec-documents/new", methods=["GET", "POST"])
 @roles_required(Role.SECAS)
 def add_sec_document(code: str):
     return _add(code, forms.SecDocumentForm(), "sec_document", "Add an SEC document", authoring.add_sec_document,
                 "name", "title")
+
+
+@bp.route("/releases/<code>/sec-documents/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_sec_document(code: str, row_id: int):
+    return _edit(code, "sec_documents", row_id, forms.SecDocumentForm, "sec_document",
+                 lambda row: f"Change the SEC document {row.name}", authoring.update_sec_document,
+                 "name", "title", panel="add-sec-document")
 
 
 @bp.route("/releases/<code>/test-phases/<int:row_id>/edit", methods=["GET", "POST"])
@@ -187,7 +212,7 @@ def add_cost_item(code: str):
 def _remove(code: str, rows: str, row_id: int, kind: str, what: Callable, service: Callable):
     """Remove one row: a one-click button in a draft; once baselined a page asking for the change note."""
     release = _load_release(code)
-    row = _row_or_404(getattr(release, rows), row_id)
+    row = _row(release, rows, row_id)
     return _author(release, forms.RemoveForm(), ANCHORS[kind],
                    lambda f: service(current_user, release, row, f.change_note.data),
                    f"Remove {what(row)}", f"remove-{kind.replace('_', '-')}-{row_id}")
@@ -196,7 +221,7 @@ def _remove(code: str, rows: str, row_id: int, kind: str, what: Callable, servic
 def _move(code: str, rows: str, row_id: int, kind: str, what: str, service: Callable):
     """Move one row up or down (`direction`): as Remove, a button in a draft, a page once baselined."""
     release = _load_release(code)
-    row = _row_or_404(getattr(release, rows), row_id)
+    row = _row(release, rows, row_id)
     form = forms.MoveForm(direction=request.args.get("direction") if request.method == "GET" else None)
     return _author(release, form, ANCHORS[kind],
                    lambda f: service(current_user, release, row, f.direction.data, f.change_note.data),
@@ -237,11 +262,24 @@ def remove_glossary_term(code: str, row_id: int):
                    authoring.remove_glossary_term)
 
 
+@bp.route("/releases/<code>/glossary/<int:row_id>/reorder", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_glossary_term(code: str, row_id: int):
+    return _move(code, "glossary", row_id, "glossary", "a glossary entry", authoring.move_glossary_term)
+
+
 @bp.route("/releases/<code>/other-codes/<int:row_id>/remove", methods=["GET", "POST"])
 @roles_required(Role.SECAS)
 def remove_other_code_impact(code: str, row_id: int):
     return _remove(code, "other_code_impacts", row_id, "other_code", lambda r: f"the impact on {r.code}",
                    authoring.remove_other_code_impact)
+
+
+@bp.route("/releases/<code>/other-codes/<int:row_id>/reorder", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_other_code_impact(code: str, row_id: int):
+    return _move(code, "other_code_impacts", row_id, "other_code", "an impact on another Code",
+                 authoring.move_other_code_impact)
 
 
 @bp.route("/releases/<code>/impact-summaries/<int:row_id>/remove", methods=["GET", "POST"])
@@ -251,10 +289,55 @@ def remove_impact_summary(code: str, row_id: int):
                    authoring.remove_impact_summary)
 
 
+@bp.route("/releases/<code>/impact-summaries/<int:row_id>/reorder", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_impact_summary(code: str, row_id: int):
+    return _move(code, "impact_summaries", row_id, "summary", "an impact summary", authoring.move_impact_summary)
+
+
+@bp.route("/releases/<code>/participant-groups/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_participant_group(code: str, row_id: int):
+    return _remove(code, "participant_groups", row_id, "participant_group",
+                   lambda r: f"the participant group {r.name}", authoring.remove_participant_group)
+
+
+@bp.route("/releases/<code>/participant-groups/<int:row_id>/reorder", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_participant_group(code: str, row_id: int):
+    return _move(code, "participant_groups", row_id, "participant_group", "a participant group",
+                 authoring.move_participant_group)
+
+
+@bp.route("/releases/<code>/sec-documents/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_sec_document(code: str, row_id: int):
+    return _remove(code, "sec_documents", row_id, "sec_document", lambda r: f"the SEC document {r.name}",
+                   authoring.remove_sec_document)
+
+
+@bp.route("/releases/<code>/sec-documents/<int:row_id>/reorder", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_sec_document(code: str, row_id: int):
+    return _move(code, "sec_documents", row_id, "sec_document", "an SEC document", authoring.move_sec_document)
+
+
+@bp.route("/releases/<code>/test-phases/<int:row_id>/reorder", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_test_phase(code: str, row_id: int):
+    return _move(code, "test_phases", row_id, "test_phase", "a test phase", authoring.move_test_phase)
+
+
 @bp.route("/releases/<code>/costs/<int:row_id>/remove", methods=["GET", "POST"])
 @roles_required(Role.SECAS)
 def remove_cost_item(code: str, row_id: int):
     return _remove(code, "cost_items", row_id, "cost", lambda r: f"the {r.party} cost", authoring.remove_cost_item)
+
+
+@bp.route("/releases/<code>/costs/<int:row_id>/reorder", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_cost_item(code: str, row_id: int):
+    return _move(code, "cost_items", row_id, "cost", "a cost", authoring.move_cost_item)
 
 
 @bp.route("/releases/<code>/criteria/<int:row_id>/remove", methods=["GET", "POST"])

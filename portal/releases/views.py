@@ -133,7 +133,7 @@ def rid_version(code: str, major: int, minor: int):
 RID_PARTS = {
     "scope": ("releases/_scope.html", "rid-scope", 5),
     "milestone": ("releases/_timeline.html", "rid-timeline-section", 6),
-    "summary": ("releases/_summary_row.html", None, 2),
+    "summary": ("releases/_impact_summaries.html", "rid-impact-summaries", 2),
     "criterion": ("releases/_criteria.html", "rid-criteria", 4),
     "cost": ("releases/_costs.html", "rid-costs", 4),
     "participant": ("releases/_participant_row.html", None, 7),
