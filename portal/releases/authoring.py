@@ -189,11 +189,13 @@ def move_scope_entry(actor, release: Release, entry: ScopeEntry, direction: str,
 
 # --- 2. DCC Change Requests --------------------------------------------------------------------------
 
-def _check_reference_free(release: Release, model, reference: str, row=None, what: str = "") -> None:
+def _check_reference_free(release: Release, model, reference: str, row=None, what: str = "",
+                          field: str = "reference") -> None:
+    column = getattr(model, field)
     clash = db.session.scalar(sa.select(model).where(model.release_id == release.id,
-                                                     sa.func.upper(model.reference) == reference.upper()))
+                                                     sa.func.upper(column) == reference.upper()))
     if clash is not None and clash is not row:
-        raise Invalid(f"{what} {reference} is already in this RID", "reference")
+        raise Invalid(f"{what} {reference} is already in this RID", field)
 
 
 def add_change_request(actor, release: Release, *, reference: str, title: str,
@@ -436,6 +438,25 @@ def move_sec_document(actor, release: Release, row: SecDocument, direction: str,
 
 
 # --- 5. Test phases ----------------------------------------------------------------------------------
+
+def add_test_phase(actor, release: Release, *, phase: str, name: str, applies: bool, reason: str,
+                   change_note: str | None = None) -> TestPhase:
+    _check_rid_edit(actor, release, change_note)
+    phase = _required(phase, "Enter the phase's short name, like PIT", "phase").upper()
+    name = _required(name, "Enter the phase's name", "name")
+    _check_reference_free(release, TestPhase, phase, what="Test phase", field="phase")
+    reason = (reason or "").strip()
+    row = TestPhase(release_id=release.id, phase=phase, name=name, applies=applies, reason=reason,
+                    position=_next_position(TestPhase, release))
+    return _added(actor, release, row, change_note, "rid.test_phase_added", f"Test phase {phase}",
+                  {"phase": phase, "name": name, "applies": applies, "reason": reason})
+
+
+def remove_test_phase(actor, release: Release, row: TestPhase, change_note: str | None = None) -> None:
+    _check_rid_edit(actor, release, change_note)
+    _removed(actor, release, row, change_note, "rid.test_phase_removed", f"Test phase {row.phase}",
+             {"phase": row.phase, "name": row.name, "applies": row.applies, "reason": row.reason})
+
 
 def update_test_phase(actor, release: Release, row: TestPhase, *, applies: bool, reason: str,
                       change_note: str | None = None) -> bool:

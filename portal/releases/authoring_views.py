@@ -189,6 +189,13 @@ def edit_sec_document(code: str, row_id: int):
                  "name", "title", panel="add-sec-document")
 
 
+@bp.route("/releases/<code>/test-phases/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_test_phase(code: str):
+    return _add(code, forms.NewTestPhaseForm(), "test_phase", "Add a test phase", authoring.add_test_phase,
+                "phase", "name", "reason", applies=lambda f: f.applies.data == "yes")
+
+
 @bp.route("/releases/<code>/test-phases/<int:row_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.SECAS)
 def edit_test_phase(code: str, row_id: int):
@@ -320,6 +327,13 @@ def remove_sec_document(code: str, row_id: int):
 @roles_required(Role.SECAS)
 def move_sec_document(code: str, row_id: int):
     return _move(code, "sec_documents", row_id, "sec_document", "an SEC document", authoring.move_sec_document)
+
+
+@bp.route("/releases/<code>/test-phases/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_test_phase(code: str, row_id: int):
+    return _remove(code, "test_phases", row_id, "test_phase", lambda r: f"the test phase {r.name}",
+                   authoring.remove_test_phase)
 
 
 @bp.route("/releases/<code>/test-phases/<int:row_id>/reorder", methods=["GET", "POST"])
