@@ -23,6 +23,7 @@ from .models import (ChangeRequest, CostItem, Criterion, DocumentImpact, Glossar
                      MilestoneKind, ModificationProposal, OtherCodeImpact, ParticipantGroup, ParticipantImpact,
                      Release, ScopeEntry, ScopeStatus, SecDocument, TestPhase)
 from .services import IN_SCOPE, _change_row, _check_rid_edit, _plain, record_rid_change, scope_conflict
+from .snapshot import participant_groups, sec_documents
 
 # The statuses a modification can be added to a scope with ("moved" is what an entry becomes later).
 ADDABLE_STATUSES = (ScopeStatus.APPROVED, ScopeStatus.TARGETED, ScopeStatus.WITHDRAWN)
@@ -343,15 +344,6 @@ def move_impact_summary(actor, release: Release, row: ImpactSummary, direction: 
 
 # The matrices' columns (participant groups) and rows (SEC documents) are shared by every release's RID: they are
 # changed from one release's RID, which records the change (and, once baselined, issues its new version).
-
-def participant_groups() -> list[ParticipantGroup]:
-    return list(db.session.scalars(sa.select(ParticipantGroup).order_by(ParticipantGroup.position,
-                                                                        ParticipantGroup.id)))
-
-
-def sec_documents() -> list[SecDocument]:
-    return list(db.session.scalars(sa.select(SecDocument).order_by(SecDocument.position, SecDocument.id)))
-
 
 def _check_name_free(model, name: str, what: str, row=None) -> None:
     clash = db.session.scalar(sa.select(model).where(sa.func.lower(model.name) == name.lower()))

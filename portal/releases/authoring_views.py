@@ -14,7 +14,7 @@ from flask_login import current_user
 from ..access import Role, roles_required
 from ..extensions import htmx
 from ..workflow import require
-from . import authoring, authoring_forms as forms, services
+from . import authoring, authoring_forms as forms, services, snapshot
 from .models import Release, ScopeStatus
 from .views import _flash_saved, _load_release, _rid_context, _row_or_404, _try_save, bp
 
@@ -77,7 +77,7 @@ def _fields(f, *names) -> dict:
 
 
 # The rows of a kind: a collection of the release, or the shared matrices' columns and rows.
-SHARED_ROWS = {"participant_groups": authoring.participant_groups, "sec_documents": authoring.sec_documents}
+SHARED_ROWS = {"participant_groups": snapshot.participant_groups, "sec_documents": snapshot.sec_documents}
 
 
 def _row(release: Release, rows: str, row_id: int):

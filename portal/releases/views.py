@@ -16,8 +16,9 @@ from ..queries import ReleaseFacts
 from ..tasks import tasks_for
 from ..workflow import portal_offers, refusal, require
 from . import authoring, forms, lifecycle, rid_live, services
-from .models import MilestoneKind, ParticipantGroup, Release, RidVersion, ScopeStatus, SecDocument
+from .models import MilestoneKind, Release, RidVersion, ScopeStatus, SecDocument
 from .rid_view import IN_SCOPE, find_row, rid_view
+from .snapshot import participant_groups
 
 bp = Blueprint("releases", __name__)
 
@@ -317,7 +318,7 @@ def edit_impact_summary(code: str, row_id: int):
 def edit_participant_impacts(code: str, row_id: int):
     release = _load_release(code)
     entry = _row_or_404(release.scope, row_id)
-    groups = db.session.scalars(sa.select(ParticipantGroup).order_by(ParticipantGroup.position, ParticipantGroup.id))
+    groups = participant_groups()
     ticked = [p.group_id for p in release.participant_impacts if p.mp_id == entry.mp_id]
     form = forms.TicksForm(ticked=ticked)
     form.ticked.label.text = f"Participants impacted by {entry.mp.reference}"
