@@ -13,9 +13,11 @@ from typing import Callable
 import pytest
 import sqlalchemy as sa
 
+from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.releases.models import (CostItem, DocumentImpact, GlossaryTerm, ImpactSummary, OtherCodeImpact,
-                                    ParticipantGroup, ParticipantImpact, Release, RidVersion, SecDocument)
+                                    ParticipantGroup, ParticipantImpact, Release, RidVersion, SecDocument, Stage)
+from portal.releases.services import add_rid_version
 from portal.releases.models import TestPhase as Phase
 from releases_html import page_text
 from test_rid_authoring import BASE, actions, baseline
@@ -196,3 +198,93 @@ def test_an_sec_document_is_renamed_and_removed_once_no_rid_ticks_it(secas, app)
     assert actions(app)[-1] == "rid.sec_document_removed"
     with app.app_context():
         assert db.session.get(SecDocument, unticked) is None
+
+
+# --- A change to the shared axes is a change to every open release's RID --------------------------------
+
+def other_release(app, code: str, name: str, stage: Stage) -> int:
+    """Another release, baselined and at `stage`: its RID shows the same participant groups and SEC documents."""
+    with app.test_request_context():
+        release = Release(code=code, name=name, planned_go_live=dt.date(2027, 6, 24), stage=stage)
+        db.session.add(release)
+        db.session.flush()
+        add_rid_version(None, release, "First draft")
+        add_rid_version(None, release, "Baselined by the SEC Panel.", major=True, baseline=True)
+        db.session.commit()
+        return release.id
+
+
+def versions(app, release_id: int) -> list[tuple[str, str]]:
+    with app.app_context():
+        return [(v.number, v.change_note) for v in db.session.scalars(
+            sa.select(RidVersion).filter_by(release_id=release_id).order_by(RidVersion.id))]
+
+
+def suppliers(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(ParticipantGroup.id).filter_by(name="Suppliers"))
+
+
+def test_renaming_a_group_issues_a_version_in_every_baselined_rid_it_changes(secas, users, app):
+    baseline(secas, users)
+    june = other_release(app, "jun-2027", "June 2027 SEC Release", Stage.EVIDENCE)
+    live = other_release(app, "nov-2026", "November 2026 SEC Release", Stage.LIVE)
+    live_before = versions(app, live)
+    note = "Suppliers renamed Energy Suppliers, as the SEC now names them."
+    response = secas.post_form(f"{BASE}/participant-groups/{suppliers(app)}/edit",
+                               {"name": "Energy Suppliers", "change_note": note})
+    assert response.status_code == 303
+    with app.app_context():
+        feb = db.session.scalar(sa.select(Release.id).filter_by(code="feb-2021"))
+        event = db.session.scalars(sa.select(AuditEvent).filter_by(action="rid.participant_group_changed")).one()
+        assert event.release_id == feb
+        assert event.details["versions_in"] == ["feb-2021", "jun-2027"]
+        assert event.summary == ("Participant group Suppliers changed; new RID version in February 2021 SEC Release "
+                                 "and June 2021 SEC Release".replace("June 2021", "June 2027"))
+        assert event.details["note"] == note
+        june_rid = db.session.get(Release, june).current_rid
+        assert "Energy Suppliers" in [g["name"] for g in june_rid.snapshot["participant_groups"]]
+    assert versions(app, feb)[-1] == ("1.1", note)
+    assert versions(app, june)[1:] == [("1.0", "Baselined by the SEC Panel."), ("1.1", note)]
+    # A live release's versions are its record: untouched (its page shows the shared tables as they now are).
+    assert versions(app, live) == live_before
+    # June's own audit trail has its version, and its comparison shows the renamed column.
+    with app.app_context():
+        assert db.session.scalars(sa.select(AuditEvent.summary).filter_by(
+            release_id=june, action="rid.version_issued")).all()[-1] == f"RID version 1.1 issued: {note}"
+    text = page_text(secas.get("/releases/jun-2027/rid/compare?from=1.0&to=1.1").get_data(as_text=True))
+    assert "Energy Suppliers Changed Suppliers" in text.replace(": Name", "")
+
+
+def test_a_shared_change_without_a_note_is_refused_while_another_rid_is_baselined(secas, users, app):
+    june = other_release(app, "jun-2027", "June 2027 SEC Release", Stage.EVIDENCE)
+    group = suppliers(app)
+    # The draft's page offers the group's move and removal as links to a page asking for the note.
+    html = secas.get(BASE).get_data(as_text=True)
+    assert f'href="{BASE}/participant-groups/{group}/reorder?direction=down"' in html
+    assert f'action="{BASE}/participant-groups/{group}/reorder"' not in html
+    assert 'name="change_note"' in secas.get(f"{BASE}/participant-groups/{group}/edit").get_data(as_text=True)
+    events = len(actions(app))
+    for path, data in ((f"participant-groups/{group}/edit", {"name": "Energy Suppliers"}),
+                       (f"participant-groups/{group}/reorder", {"direction": "down"}),
+                       ("sec-documents/new", {"name": "Section Z", "title": "Testing"})):
+        response = secas.post_form(f"{BASE}/{path}", {**data, "change_note": " "})
+        assert response.status_code == 422, path
+        text = page_text(response.get_data(as_text=True))
+        assert "There is a problem" in text and "the RID of June 2027 SEC Release is baselined" in text, path
+    assert len(actions(app)) == events
+    assert versions(app, june)[-1] == ("1.0", "Baselined by the SEC Panel.")
+    with app.app_context():
+        assert db.session.get(ParticipantGroup, group).name == "Suppliers"
+        assert db.session.scalar(sa.select(SecDocument).filter_by(name="Section Z")) is None
+    # With the note: June gets its version; the draft does not.
+    response = secas.post_form(f"{BASE}/participant-groups/{group}/reorder",
+                               {"direction": "down", "change_note": "Suppliers after the DCC."})
+    assert response.status_code == 303
+    assert versions(app, june)[-1] == ("1.1", "Suppliers after the DCC.")
+    with app.app_context():
+        event = db.session.scalars(sa.select(AuditEvent).filter_by(action="rid.participant_group_moved")).one()
+        assert event.details["releases"] == ["feb-2021", "jun-2027"]
+        assert event.details["versions_in"] == ["jun-2027"]
+        assert [v.number for v in db.session.scalar(sa.select(Release).filter_by(code="feb-2021")).rid_versions] \
+            == ["0.1"]

@@ -22,7 +22,8 @@ from ..workflow import require
 from .models import (ChangeRequest, CostItem, Criterion, DocumentImpact, GlossaryTerm, ImpactSummary, Milestone,
                      MilestoneKind, ModificationProposal, OtherCodeImpact, ParticipantGroup, ParticipantImpact,
                      Release, ScopeEntry, ScopeStatus, SecDocument, TestPhase)
-from .services import IN_SCOPE, _change_row, _check_rid_edit, _plain, record_rid_change, scope_conflict
+from .services import (IN_SCOPE, _change_row, _check_rid_edit, _plain, issue_rid_versions, record_rid_change,
+                       record_rid_edit, scope_conflict)
 from .snapshot import participant_groups, sec_documents
 
 # The statuses a modification can be added to a scope with ("moved" is what an entry becomes later).
@@ -53,33 +54,33 @@ def _next_position(model, release: Release, **where) -> int:
 
 
 def _added(actor, release: Release, row, change_note: str | None, action: str, label: str,
-           after: dict[str, Any]) -> Any:
-    """Store a new RID row, audit it and issue a version once baselined."""
+           after: dict[str, Any], *, shared: bool = False) -> Any:
+    """Store a new RID row, audit it and issue a version once baselined (`shared`: in every RID it changes)."""
     db.session.add(row)
     db.session.flush()
     db.session.expire(release)
-    record_event(actor, action, f"{label} added", obj=row, release=release,
-                 after={k: _plain(v) for k, v in after.items()}, note=_note(change_note))
-    record_rid_change(actor, release, change_note)
+    releases = record_rid_edit(actor, release, action, f"{label} added", change_note, shared=shared, obj=row,
+                               after={k: _plain(v) for k, v in after.items()})
+    issue_rid_versions(actor, releases, change_note)
     return row
 
 
 def _removed(actor, release: Release, row, change_note: str | None, action: str, label: str,
-             before: dict[str, Any]) -> None:
-    """Delete a RID row, audit it and issue a version once baselined."""
-    record_event(actor, action, f"{label} removed", obj=row, release=release,
-                 before={k: _plain(v) for k, v in before.items()}, note=_note(change_note))
+             before: dict[str, Any], *, shared: bool = False) -> None:
+    """Delete a RID row, audit it and issue a version once baselined (`shared`: in every RID it changes)."""
+    releases = record_rid_edit(actor, release, action, f"{label} removed", change_note, shared=shared, obj=row,
+                               before={k: _plain(v) for k, v in before.items()})
     db.session.delete(row)
     db.session.flush()
     db.session.expire(release)
-    record_rid_change(actor, release, change_note)
+    issue_rid_versions(actor, releases, change_note)
 
 
 def _moved(actor, release: Release, rows, row, direction: str, change_note: str | None, action: str,
-           label: str, among: Callable[[Any], Any] | None = None) -> bool:
+           label: str, among: Callable[[Any], Any] | None = None, *, shared: bool = False) -> bool:
     """Move `row` one place up or down among `rows` (the whole table, in its RID order), or among those of them that
     share its `among` key: the list the RID shows it in. Refused (409) at either end, so nothing changes."""
-    _check_rid_edit(actor, release, change_note)
+    _check_rid_edit(actor, release, change_note, shared=shared)
     if direction not in ("up", "down"):
         raise Invalid("Choose to move the row up or down.")
     rows = list(rows)
@@ -97,10 +98,9 @@ def _moved(actor, release: Release, rows, row, direction: str, change_note: str 
         item.position = position
     db.session.flush()
     db.session.expire(release)
-    record_event(actor, action, f"{label} moved {direction}", obj=row, release=release,
-                 before={"order": before}, after={"order": [r.id for r in rows if r in shown]},
-                 note=_note(change_note))
-    record_rid_change(actor, release, change_note)
+    releases = record_rid_edit(actor, release, action, f"{label} moved {direction}", change_note, shared=shared,
+                               obj=row, before={"order": before}, after={"order": [r.id for r in rows if r in shown]})
+    issue_rid_versions(actor, releases, change_note)
     return True
 
 
@@ -343,7 +343,8 @@ def move_impact_summary(actor, release: Release, row: ImpactSummary, direction: 
 
 
 # The matrices' columns (participant groups) and rows (SEC documents) are shared by every release's RID: they are
-# changed from one release's RID, which records the change (and, once baselined, issues its new version).
+# changed from one release's RID, and the change (`shared=True`) needs a change note once any release whose RID it
+# changes is baselined, and issues a new version, with that note, in each of them (services.rid_releases).
 
 def _check_name_free(model, name: str, what: str, row=None) -> None:
     clash = db.session.scalar(sa.select(model).where(sa.func.lower(model.name) == name.lower()))
@@ -363,12 +364,12 @@ def _check_unticked(model, key, row, label: str) -> None:
 def add_participant_group(actor, release: Release, *, name: str,
                           change_note: str | None = None) -> ParticipantGroup:
     """A new column of every RID's participant impact matrix (a shared table), added from this release's RID."""
-    _check_rid_edit(actor, release, change_note)
+    _check_rid_edit(actor, release, change_note, shared=True)
     name = _required(name, "Enter the participant group's name", "name")
     _check_name_free(ParticipantGroup, name, "a participant group")
     position = (db.session.scalar(sa.select(sa.func.max(ParticipantGroup.position))) or 0) + 1
     return _added(actor, release, ParticipantGroup(name=name, position=position), change_note,
-                  "rid.participant_group_added", f"Participant group {name}", {"name": name})
+                  "rid.participant_group_added", f"Participant group {name}", {"name": name}, shared=True)
 
 
 def update_participant_group(actor, release: Release, row: ParticipantGroup, *, name: str,
@@ -377,33 +378,33 @@ def update_participant_group(actor, release: Release, row: ParticipantGroup, *, 
     name = _required(name, "Enter the participant group's name", "name")
     _check_name_free(ParticipantGroup, name, "a participant group", row)
     return _change_row(actor, release, row, {"name": name}, change_note, "rid.participant_group_changed",
-                       f"Participant group {row.name}")
+                       f"Participant group {row.name}", shared=True)
 
 
 def remove_participant_group(actor, release: Release, row: ParticipantGroup, change_note: str | None = None) -> None:
-    _check_rid_edit(actor, release, change_note)
+    _check_rid_edit(actor, release, change_note, shared=True)
     _check_unticked(ParticipantImpact, ParticipantImpact.group_id, row, f"The participant group {row.name}")
     _removed(actor, release, row, change_note, "rid.participant_group_removed", f"Participant group {row.name}",
-             {"name": row.name})
+             {"name": row.name}, shared=True)
 
 
 def move_participant_group(actor, release: Release, row: ParticipantGroup, direction: str,
                            change_note: str | None = None) -> bool:
     """Move a column of every RID's participant impact matrix left (up) or right (down)."""
     return _moved(actor, release, participant_groups(), row, direction, change_note,
-                  "rid.participant_group_moved", f"Participant group {row.name}")
+                  "rid.participant_group_moved", f"Participant group {row.name}", shared=True)
 
 
 def add_sec_document(actor, release: Release, *, name: str, title: str,
                      change_note: str | None = None) -> SecDocument:
     """A new row of every RID's SEC document impact matrix (a shared table), added from this release's RID."""
-    _check_rid_edit(actor, release, change_note)
+    _check_rid_edit(actor, release, change_note, shared=True)
     name = _required(name, "Enter the document's name, like Section H", "name")
     title = _required(title, "Enter the document's title", "title")
     _check_name_free(SecDocument, name, "an SEC document")
     position = (db.session.scalar(sa.select(sa.func.max(SecDocument.position))) or 0) + 1
     return _added(actor, release, SecDocument(name=name, title=title, position=position), change_note,
-                  "rid.sec_document_added", f"SEC document {name}", {"name": name, "title": title})
+                  "rid.sec_document_added", f"SEC document {name}", {"name": name, "title": title}, shared=True)
 
 
 def update_sec_document(actor, release: Release, row: SecDocument, *, name: str, title: str,
@@ -413,20 +414,20 @@ def update_sec_document(actor, release: Release, row: SecDocument, *, name: str,
     title = _required(title, "Enter the document's title", "title")
     _check_name_free(SecDocument, name, "an SEC document", row)
     return _change_row(actor, release, row, {"name": name, "title": title}, change_note,
-                       "rid.sec_document_changed", f"SEC document {row.name}")
+                       "rid.sec_document_changed", f"SEC document {row.name}", shared=True)
 
 
 def remove_sec_document(actor, release: Release, row: SecDocument, change_note: str | None = None) -> None:
-    _check_rid_edit(actor, release, change_note)
+    _check_rid_edit(actor, release, change_note, shared=True)
     _check_unticked(DocumentImpact, DocumentImpact.document_id, row, f"The SEC document {row.name}")
     _removed(actor, release, row, change_note, "rid.sec_document_removed", f"SEC document {row.name}",
-             {"name": row.name, "title": row.title})
+             {"name": row.name, "title": row.title}, shared=True)
 
 
 def move_sec_document(actor, release: Release, row: SecDocument, direction: str,
                       change_note: str | None = None) -> bool:
     return _moved(actor, release, sec_documents(), row, direction, change_note, "rid.sec_document_moved",
-                  f"SEC document {row.name}")
+                  f"SEC document {row.name}", shared=True)
 
 
 # --- 5. Test phases ----------------------------------------------------------------------------------

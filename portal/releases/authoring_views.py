@@ -39,7 +39,7 @@ def _done(code: str, anchor: str):
     return response
 
 
-def _author(release: Release, form, anchor: str, save: Callable, title: str, form_id: str):
+def _author(release: Release, form, anchor: str, save: Callable, title: str, form_id: str, kind: str = ""):
     """GET shows the form; POST validates, calls one service through `save`, commits and answers. A rule the
     service refuses with Invalid comes back on the form, against its field."""
     require("edit_rid", release, current_user)
@@ -51,7 +51,8 @@ def _author(release: Release, form, anchor: str, save: Callable, title: str, for
         status = 422
     template = "releases/_author_form.html" if htmx else "releases/author.html"
     return render_template(template, release=release, form=form, title=title, anchor=anchor, problem=problem,
-                           form_id=form_id, baselined=services.needs_change_note(release)), status
+                           form_id=form_id,
+                           baselined=services.needs_change_note(release, shared=kind in SHARED_KINDS)), status
 
 
 # --- 1. Scope ----------------------------------------------------------------------------------------
@@ -78,6 +79,8 @@ def _fields(f, *names) -> dict:
 
 # The rows of a kind: a collection of the release, or the shared matrices' columns and rows.
 SHARED_ROWS = {"participant_groups": snapshot.participant_groups, "sec_documents": snapshot.sec_documents}
+# Their kinds: a change to one changes every open release's RID, so its note is asked for once any is baselined.
+SHARED_KINDS = {"participant_group", "sec_document"}
 
 
 def _row(release: Release, rows: str, row_id: int):
@@ -91,7 +94,7 @@ def _add(code: str, form, kind: str, title: str, service: Callable, *names: str,
     return _author(release, form, ANCHORS[kind],
                    lambda f: service(current_user, release, **_fields(f, *names, "change_note"), **{
                        k: v(f) for k, v in extra.items()}),
-                   title, f"add-{kind.replace('_', '-')}")
+                   title, f"add-{kind.replace('_', '-')}", kind)
 
 
 def _edit(code: str, rows: str, row_id: int, form_class, kind: str, title: Callable, service: Callable,
@@ -104,7 +107,7 @@ def _edit(code: str, rows: str, row_id: int, form_class, kind: str, title: Calla
     return _author(release, form, ANCHORS[kind],
                    lambda f: service(current_user, release, row, **_fields(f, *names, "change_note"), **{
                        k: v(f) for k, v in extra.items()}),
-                   title(row), panel or f"edit-{kind.replace('_', '-')}-{row_id}")
+                   title(row), panel or f"edit-{kind.replace('_', '-')}-{row_id}", kind)
 
 
 @bp.route("/releases/<code>/change-requests/new", methods=["GET", "POST"])
@@ -222,7 +225,7 @@ def _remove(code: str, rows: str, row_id: int, kind: str, what: Callable, servic
     row = _row(release, rows, row_id)
     return _author(release, forms.RemoveForm(), ANCHORS[kind],
                    lambda f: service(current_user, release, row, f.change_note.data),
-                   f"Remove {what(row)}", f"remove-{kind.replace('_', '-')}-{row_id}")
+                   f"Remove {what(row)}", f"remove-{kind.replace('_', '-')}-{row_id}", kind)
 
 
 def _move(code: str, rows: str, row_id: int, kind: str, what: str, service: Callable):
@@ -232,7 +235,7 @@ def _move(code: str, rows: str, row_id: int, kind: str, what: str, service: Call
     form = forms.MoveForm(direction=request.args.get("direction") if request.method == "GET" else None)
     return _author(release, form, ANCHORS[kind],
                    lambda f: service(current_user, release, row, f.direction.data, f.change_note.data),
-                   f"Move {what}", f"move-{kind.replace('_', '-')}-{row_id}")
+                   f"Move {what}", f"move-{kind.replace('_', '-')}-{row_id}", kind)
 
 
 @bp.route("/releases/<code>/scope/<int:row_id>/remove", methods=["GET", "POST"])

@@ -85,6 +85,8 @@ def _rid_context(release: Release, *, picture: bool = True, answered: frozenset[
     return {"release": release, "rid": rid, "marks": marks,
             "picture": services.timeline_picture(rid["milestones"], marks) if picture else None,
             "editable": editable, "baselined": services.needs_change_note(release),
+            # The matrices' shared axes ask for a change note once any RID they change is baselined.
+            "shared_baselined": editable and services.needs_change_note(release, shared=True),
             "answered": (answered if answered is not None else authoring.answered_criteria(release))
             if editable else set()}
 
