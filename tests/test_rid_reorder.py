@@ -13,6 +13,7 @@ from typing import Callable
 import pytest
 import sqlalchemy as sa
 
+from portal.audit.describe import sentence
 from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.releases.models import (CostItem, DocumentImpact, GlossaryTerm, ImpactSummary, OtherCodeImpact,
@@ -240,7 +241,9 @@ def test_renaming_a_group_issues_a_version_in_every_baselined_rid_it_changes(sec
         assert event.release_id == feb
         assert event.details["versions_in"] == ["feb-2021", "jun-2027"]
         assert event.summary == ("Participant group Suppliers changed; new RID version in February 2021 SEC Release "
-                                 "and June 2021 SEC Release".replace("June 2021", "June 2027"))
+                                 "and June 2027 SEC Release")
+        assert sentence(event, "SECAS", {}) == ("Sam Admin (SECAS) changed Participant group Suppliers; new RID "
+                                                "version in February 2021 SEC Release and June 2027 SEC Release.")
         assert event.details["note"] == note
         june_rid = db.session.get(Release, june).current_rid
         assert "Energy Suppliers" in [g["name"] for g in june_rid.snapshot["participant_groups"]]

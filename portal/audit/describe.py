@@ -237,7 +237,8 @@ PHRASES: dict[str, Phrase] = {
     "condition.accepted": lambda e, n: f"accepted {_condition(e)} as met",
     "condition.waived": lambda e, n: f"waived {_condition(e)}: {_after(e).get('reason') or 'no reason given'}",
 }
-SUFFIXED = re.compile(r"^(?P<what>.+) (?P<verb>changed|added|removed)$")
+# "Participant group Suppliers changed", maybe with "; new RID version in ..." (a change to every RID's shared axes).
+SUFFIXED = re.compile(r"^(?P<what>.+) (?P<verb>changed|added|removed)(?P<versions>; new RID version in .+)?$")
 PAST = re.compile(r"^(?:[A-Z][a-z]+ed|Wrote|Made|Sent|Cast|Set|Took|Gave|Withdrew|Undid)\b")
 
 
@@ -252,7 +253,7 @@ def sentence(event, role_label: str, names: dict[int, str]) -> str:
     elif event.action in PHRASES:
         text = f"{who} {PHRASES[event.action](event, names)}"
     elif found := SUFFIXED.match(summary):
-        text = f"{who} {found['verb']} {found['what']}"
+        text = f"{who} {found['verb']} {found['what']}{found['versions'] or ''}"
     elif PAST.match(summary):
         text = f"{who} {summary[0].lower()}{summary[1:]}"
     else:
