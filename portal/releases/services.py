@@ -33,16 +33,19 @@ def can_edit_rid(release: Release, user) -> bool:
     return may("edit_rid", ReleaseFacts(release), user)
 
 
+def _open_others(release: Release, *where) -> list[Release]:
+    """The other releases whose RID is still open to change (the action table's `edit_rid`), in their order."""
+    others = db.session.scalars(sa.select(Release).where(Release.id != release.id, *where)
+                                .order_by(Release.planned_go_live, Release.id))
+    return [r for r in others if why_closed("edit_rid", ReleaseFacts(r)) is None]
+
+
 def rid_releases(release: Release, *, shared: bool = False) -> list[Release]:
     """The releases whose current RID a change made from `release`'s RID changes: that release alone, or, for a
     change to the matrices' shared axes (participant groups, SEC documents, which every RID shows), that release
-    first and then every other release whose RID is still open to change (the action table's `edit_rid`). A Live
-    release is not among them: its stored RID versions are its record and stay as issued."""
-    if not shared:
-        return [release]
-    others = db.session.scalars(sa.select(Release).where(Release.id != release.id)
-                                .order_by(Release.planned_go_live, Release.id))
-    return [release, *(r for r in others if why_closed("edit_rid", ReleaseFacts(r)) is None)]
+    first and then every other release whose RID is still open to change. A Live release is not among them: its
+    stored RID versions are its record and stay as issued."""
+    return [release, *_open_others(release)] if shared else [release]
 
 
 def baselined_releases(releases: list[Release]) -> list[Release]:
@@ -55,9 +58,9 @@ def baselined_releases(releases: list[Release]) -> list[Release]:
 def needs_change_note(release: Release, *, shared: bool = False) -> bool:
     """Once baselined, every change makes a new RID version with a change note; a change to the shared axes does
     once any release whose RID it changes is baselined."""
-    if not shared:
+    if release.is_baselined or not shared:
         return release.is_baselined
-    return bool(baselined_releases(rid_releases(release, shared=True)))
+    return bool(_open_others(release, Release.rid_versions.any(RidVersion.is_baseline)))  # one query, per page
 
 
 def _names(releases: list[Release]) -> str:
