@@ -177,9 +177,12 @@ def test_scope_entries_move_up_and_down_within_their_list(secas, app):
     with app.app_context():
         release = db.session.scalar(sa.select(Release))
         assert [e["mp"] for e in release.rid_live["scope"]][:2] == ["MP095", "MP092"]
-    # The first cannot move further up: nothing changes, nothing is audited.
+    # The first cannot move further up: the refusal says why, nothing changes, nothing is audited.
     events = len(actions(app))
-    assert secas.post_form(f"{BASE}/scope/{mp095.id}/reorder", {"direction": "up"}).status_code == 303
+    response = secas.post_form(f"{BASE}/scope/{mp095.id}/reorder", {"direction": "up"})
+    assert response.status_code == 409
+    assert "Scope entry MP095 is already first in its list, so it cannot move up." in \
+        page_text(response.get_data(as_text=True))
     assert len(actions(app)) == events
     assert secas.post_form(f"{BASE}/scope/{mp095.id}/reorder", {"direction": "sideways"}).status_code == 422
 
@@ -330,6 +333,21 @@ def test_a_test_phase_is_required_with_its_reason(secas, app):
     assert "Systems Integration Testing (SIT) Required MP122 changes the DCC System." in \
         page_text(response.get_data(as_text=True))
     assert secas.post_form(f"{BASE}/test-phases/{sit.id}/edit", {"reason": "x"}).status_code == 422
+
+
+def test_a_test_phase_is_added_and_removed(secas, app):
+    response = secas.post_form(f"{BASE}/test-phases/new", {"phase": "sit", "name": "Again", "applies": "no"})
+    assert response.status_code == 422 and "Test phase SIT is already in this RID" in response.get_data(as_text=True)
+    response = secas.post_form(f"{BASE}/test-phases/new", {
+        "phase": "uept", "name": "User Entry Process Testing", "applies": "yes", "reason": "New users."},
+        htmx=True)
+    assert response.status_code == 200
+    assert "User Entry Process Testing (UEPT) Required New users." in page_text(response.get_data(as_text=True))
+    added = one(app, Phase, phase="UEPT")
+    assert added.position > one(app, Phase, phase="UIT").position and actions(app)[-1] == "rid.test_phase_added"
+    response = secas.post_form(f"{BASE}/test-phases/{added.id}/remove", {})
+    assert response.status_code == 303 and response.headers["Location"].endswith("#test-strategy")
+    assert one(app, Phase, id=added.id) is None and actions(app)[-1] == "rid.test_phase_removed"
 
 
 # --- 6. Costs ---------------------------------------------------------------------------------------
@@ -501,7 +519,7 @@ def test_changing_a_scope_entry_keeps_the_same_rules(secas, app):
     ("scope/new", "add-scope"), ("change-requests/new", "add-change-request"), ("glossary/new", "add-glossary"),
     ("other-codes/new", "add-other-code"), ("impact-summaries/new", "add-summary"),
     ("participant-groups/new", "add-participant-group"), ("sec-documents/new", "add-sec-document"),
-    ("costs/new", "add-cost"), ("narrative/about/edit", "narrative-panel"),
+    ("costs/new", "add-cost"), ("test-phases/new", "add-test-phase"), ("narrative/about/edit", "narrative-panel"),
 ])
 def test_every_add_form_is_a_fragment_in_place_of_its_link_and_a_page(secas, app, path, panel):
     url = f"{BASE}/{path}"

@@ -16,7 +16,7 @@ from portal.access import Role
 from portal.auth.models import User
 from portal.document.compare import redline
 from portal.extensions import db
-from portal.releases.authoring import add_scope_entry
+from portal.releases.authoring import add_glossary_term, add_scope_entry, move_glossary_term
 from portal.releases.models import Criterion, Milestone, MilestoneKind, Release, ScopeStatus
 from portal.releases.services import update_criterion, update_milestone
 
@@ -148,3 +148,64 @@ def test_the_redline_marks_only_the_words_that_changed():
                       'and baseline</ins> the RID.')
     assert redline("same words", "same words") == "same words"
     assert "&lt;script&gt;" in redline("a", "<script>")  # text is escaped, only the marks are markup
+
+
+def _baselined(app, users, make_release):
+    release = make_release()
+    assert client_for(app, users["panel_chair"]).post_form(f"/releases/{release.code}/baseline",
+                                                           MEETING).status_code == 303
+    return release
+
+
+def test_a_reorder_only_version_shows_exactly_that_move(app, users, make_release, dcc):
+    release = _baselined(app, users, make_release)
+    with app.test_request_context():
+        rel = db.session.get(Release, release.id)
+        secas = db.session.get(User, users["secas"].id)
+        terms = list(rel.glossary)
+        assert len(terms) >= 3
+        move_glossary_term(secas, rel, terms[2], "up", change_note=f"{terms[2].acronym} reads before "
+                                                                   f"{terms[1].acronym}.")
+        db.session.commit()
+        moved, passed = terms[2].acronym, terms[1].acronym
+    html = dcc.get(f"/releases/{release.code}/rid/compare?from=1.0&to=1.1").get_data(as_text=True)
+    text = page_text(html)
+    rows = [r for r in _rows(html) if not r.startswith("Row ")]
+    assert rows == [f"{moved} Moved Position 3 Position 2: moved up from position 3 to 2"], rows
+    assert passed not in " ".join(rows)
+    assert text.count("No changes.") == 7  # every section but the glossary
+    pdf = dcc.get(f"/releases/{release.code}/rid/compare.pdf?from=1.0&to=1.1")
+    pdf_text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages).split())
+    assert "moved up from position 3 to 2" in pdf_text
+
+
+def test_an_inserted_row_is_added_and_moves_no_other(app, users, make_release, dcc):
+    release = _baselined(app, users, make_release)
+    with app.test_request_context():
+        rel = db.session.get(Release, release.id)
+        secas = db.session.get(User, users["secas"].id)
+        first = rel.glossary[0]
+        term = add_glossary_term(secas, rel, acronym="AAA", term="An acronym first", change_note="AAA added.")
+        # Put it first: every other entry is now one place further down, yet none of them moved.
+        for _ in range(len(rel.glossary) - 1):
+            move_glossary_term(secas, rel, term, "up", change_note="AAA first.")
+        db.session.commit()
+        assert rel.glossary[0].acronym == "AAA" and rel.glossary[1].id == first.id
+        last = rel.current_rid.number
+    html = dcc.get(f"/releases/{release.code}/rid/compare?from=1.0&to={last}").get_data(as_text=True)
+    rows = [r for r in _rows(html) if not r.startswith("Row ")]
+    assert len(rows) == 1 and rows[0].startswith("AAA Added"), rows
+    assert "Moved" not in page_text(html).replace("is marked Moved", "")
+
+
+def test_longest_common_order_reports_the_fewest_moves():
+    from portal.document.compare import _moves
+
+    rows = lambda keys: [{"k": k} for k in keys]  # noqa: E731
+    moved = lambda old, new: [(r.label, r.positions) for r in _moves(  # noqa: E731
+        rows(old), rows(new), lambda r: r["k"], lambda r: None, lambda r: r["k"])]
+    assert moved("abcde", "abcde") == []
+    assert moved("abcde", "eabcd") == [("e", (5, 1))]  # one row to the top, not four rows down
+    assert moved("abcde", "abXcde") == []  # an insertion
+    assert moved("abcde", "acde") == []  # a removal
+    assert moved("abcd", "acbd") == [("c", (3, 2))]  # neighbours swapped: the later one moved up

@@ -45,6 +45,14 @@ EVENT_NAMES = {
     "rid.cost_added": "Cost added", "rid.cost_removed": "Cost removed", "rid.criterion_removed": "Criterion removed",
     "rid.criterion_withdrawn": "Criterion withdrawn",
     "rid.milestone_removed": "Milestone removed", "rid.narrative_changed": "RID text changed",
+    "rid.glossary_moved": "Glossary reordered", "rid.other_code_moved": "Other Code impacts reordered",
+    "rid.impact_summary_moved": "Impact summaries reordered", "rid.test_phase_moved": "Test phases reordered",
+    "rid.cost_moved": "Costs reordered", "rid.participant_group_changed": "Participant group changed",
+    "rid.participant_group_removed": "Participant group removed",
+    "rid.participant_group_moved": "Participant groups reordered",
+    "rid.sec_document_changed": "SEC document changed", "rid.sec_document_removed": "SEC document removed",
+    "rid.sec_document_moved": "SEC documents reordered", "rid.test_phase_added": "Test phase added",
+    "rid.test_phase_removed": "Test phase removed",
     "evidence.upload": "Evidence uploaded", "evidence.replace": "Evidence replaced",
     "evidence.withdraw": "Evidence withdrawn", "evidence.statement": "Statement written",
     "evidence.submit": "Evidence submitted",
@@ -235,7 +243,8 @@ PHRASES: dict[str, Phrase] = {
     "notice.edited": lambda e, n: f"edited the draft go-live notice ({', '.join(_after(e))})",
     "notice.published": lambda e, n: f"published the go-live notice, “{_after(e).get('title', '')}”",
 }
-SUFFIXED = re.compile(r"^(?P<what>.+) (?P<verb>changed|added|removed)$")
+# "Participant group Suppliers changed", maybe with "; new RID version in ..." (a change to every RID's shared axes).
+SUFFIXED = re.compile(r"^(?P<what>.+) (?P<verb>changed|added|removed)(?P<versions>; new RID version in .+)?$")
 PAST = re.compile(r"^(?:[A-Z][a-z]+ed|Wrote|Made|Sent|Cast|Set|Took|Gave|Withdrew|Undid)\b")
 
 
@@ -250,7 +259,7 @@ def sentence(event, role_label: str, names: dict[int, str]) -> str:
     elif event.action in PHRASES:
         text = f"{who} {PHRASES[event.action](event, names)}"
     elif found := SUFFIXED.match(summary):
-        text = f"{who} {found['verb']} {found['what']}"
+        text = f"{who} {found['verb']} {found['what']}{found['versions'] or ''}"
     elif PAST.match(summary):
         text = f"{who} {summary[0].lower()}{summary[1:]}"
     else:

@@ -6,7 +6,7 @@ and issues a new RID version once the RID is baselined (`record_rid_change`), as
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy as sa
 
@@ -23,7 +23,9 @@ from ..workflow import require
 from .models import (ChangeRequest, CostItem, Criterion, DocumentImpact, GlossaryTerm, ImpactSummary, Milestone,
                      MilestoneKind, ModificationProposal, OtherCodeImpact, ParticipantGroup, ParticipantImpact,
                      Release, ScopeEntry, ScopeStatus, SecDocument, TestPhase)
-from .services import IN_SCOPE, _change_row, _check_rid_edit, _plain, record_rid_change, scope_conflict
+from .services import (IN_SCOPE, _change_row, _check_rid_edit, _plain, issue_rid_versions, record_rid_change,
+                       record_rid_edit, scope_conflict)
+from .snapshot import participant_groups, sec_documents
 
 # The statuses a modification can be added to a scope with ("moved" is what an entry becomes later).
 ADDABLE_STATUSES = (ScopeStatus.APPROVED, ScopeStatus.TARGETED, ScopeStatus.WITHDRAWN)
@@ -53,48 +55,53 @@ def _next_position(model, release: Release, **where) -> int:
 
 
 def _added(actor, release: Release, row, change_note: str | None, action: str, label: str,
-           after: dict[str, Any]) -> Any:
-    """Store a new RID row, audit it and issue a version once baselined."""
+           after: dict[str, Any], *, shared: bool = False) -> Any:
+    """Store a new RID row, audit it and issue a version once baselined (`shared`: in every RID it changes)."""
     db.session.add(row)
     db.session.flush()
     db.session.expire(release)
-    record_event(actor, action, f"{label} added", obj=row, release=release,
-                 after={k: _plain(v) for k, v in after.items()}, note=_note(change_note))
-    record_rid_change(actor, release, change_note)
+    releases = record_rid_edit(actor, release, action, f"{label} added", change_note, shared=shared, obj=row,
+                               after={k: _plain(v) for k, v in after.items()})
+    issue_rid_versions(actor, releases, change_note)
     return row
 
 
 def _removed(actor, release: Release, row, change_note: str | None, action: str, label: str,
-             before: dict[str, Any]) -> None:
-    """Delete a RID row, audit it and issue a version once baselined."""
-    record_event(actor, action, f"{label} removed", obj=row, release=release,
-                 before={k: _plain(v) for k, v in before.items()}, note=_note(change_note))
+             before: dict[str, Any], *, shared: bool = False) -> None:
+    """Delete a RID row, audit it and issue a version once baselined (`shared`: in every RID it changes)."""
+    releases = record_rid_edit(actor, release, action, f"{label} removed", change_note, shared=shared, obj=row,
+                               before={k: _plain(v) for k, v in before.items()})
     db.session.delete(row)
     db.session.flush()
     db.session.expire(release)
-    record_rid_change(actor, release, change_note)
+    issue_rid_versions(actor, releases, change_note)
 
 
-def _moved(actor, release: Release, rows: list, row, direction: str, change_note: str | None, action: str,
-           label: str) -> bool:
-    """Move `row` one place up or down among `rows` (in their RID order); False at either end."""
-    _check_rid_edit(actor, release, change_note)
+def _moved(actor, release: Release, rows, row, direction: str, change_note: str | None, action: str,
+           label: str, among: Callable[[Any], Any] | None = None, *, shared: bool = False) -> bool:
+    """Move `row` one place up or down among `rows` (the whole table, in its RID order), or among those of them that
+    share its `among` key: the list the RID shows it in. Refused (409) at either end, so nothing changes."""
+    _check_rid_edit(actor, release, change_note, shared=shared)
     if direction not in ("up", "down"):
         raise Invalid("Choose to move the row up or down.")
     rows = list(rows)
-    index = rows.index(row)
+    shown = [r for r in rows if among is None or among(r) == among(row)]
+    index = shown.index(row)
     other = index - 1 if direction == "up" else index + 1
-    if other < 0 or other >= len(rows):
-        return False
-    before = [r.id for r in rows]
-    rows[index], rows[other] = rows[other], rows[index]
+    if other < 0 or other >= len(shown):
+        raise Conflict(f"{label} is already {'first' if direction == 'up' else 'last'} in its list, so it cannot "
+                       f"move {direction}. Reload the page to see the order as it stands.")
+    before = [r.id for r in shown]
+    # Swapped within the whole table, so the other lists keep their places and every position stays distinct.
+    i, j = rows.index(row), rows.index(shown[other])
+    rows[i], rows[j] = rows[j], rows[i]
     for position, item in enumerate(rows):
         item.position = position
     db.session.flush()
     db.session.expire(release)
-    record_event(actor, action, f"{label} moved {direction}", obj=row, release=release,
-                 before={"order": before}, after={"order": [r.id for r in rows]}, note=_note(change_note))
-    record_rid_change(actor, release, change_note)
+    releases = record_rid_edit(actor, release, action, f"{label} moved {direction}", change_note, shared=shared,
+                               obj=row, before={"order": before}, after={"order": [r.id for r in rows if r in shown]})
+    issue_rid_versions(actor, releases, change_note)
     return True
 
 
@@ -178,18 +185,19 @@ def _scope_list(entry: ScopeEntry) -> str:
 def move_scope_entry(actor, release: Release, entry: ScopeEntry, direction: str,
                      change_note: str | None = None) -> bool:
     """Move an entry up or down within the list the RID shows it in."""
-    rows = [e for e in release.scope if _scope_list(e) == _scope_list(entry)]
-    return _moved(actor, release, rows, entry, direction, change_note, "rid.scope_moved",
-                  f"Scope entry {entry.mp.reference}")
+    return _moved(actor, release, release.scope, entry, direction, change_note, "rid.scope_moved",
+                  f"Scope entry {entry.mp.reference}", among=_scope_list)
 
 
 # --- 2. DCC Change Requests --------------------------------------------------------------------------
 
-def _check_reference_free(release: Release, model, reference: str, row=None, what: str = "") -> None:
+def _check_reference_free(release: Release, model, reference: str, row=None, what: str = "",
+                          field: str = "reference") -> None:
+    column = getattr(model, field)
     clash = db.session.scalar(sa.select(model).where(model.release_id == release.id,
-                                                     sa.func.upper(model.reference) == reference.upper()))
+                                                     sa.func.upper(column) == reference.upper()))
     if clash is not None and clash is not row:
-        raise Invalid(f"{what} {reference} is already in this RID", "reference")
+        raise Invalid(f"{what} {reference} is already in this RID", field)
 
 
 def add_change_request(actor, release: Release, *, reference: str, title: str,
@@ -261,6 +269,12 @@ def remove_glossary_term(actor, release: Release, row: GlossaryTerm, change_note
              {"acronym": row.acronym, "term": row.term})
 
 
+def move_glossary_term(actor, release: Release, row: GlossaryTerm, direction: str,
+                       change_note: str | None = None) -> bool:
+    return _moved(actor, release, release.glossary, row, direction, change_note, "rid.glossary_moved",
+                  f"Glossary entry {row.acronym}")
+
+
 # --- 4. Other Code impacts, impact summaries, the matrices' rows and columns ------------------------
 
 def add_other_code_impact(actor, release: Release, *, code: str, description: str,
@@ -286,6 +300,12 @@ def remove_other_code_impact(actor, release: Release, row: OtherCodeImpact, chan
     _check_rid_edit(actor, release, change_note)
     _removed(actor, release, row, change_note, "rid.other_code_removed", f"Impact on {row.code}",
              {"code": row.code, "description": row.description})
+
+
+def move_other_code_impact(actor, release: Release, row: OtherCodeImpact, direction: str,
+                           change_note: str | None = None) -> bool:
+    return _moved(actor, release, release.other_code_impacts, row, direction, change_note,
+                  "rid.other_code_moved", f"Impact on {row.code}")
 
 
 def add_impact_summary(actor, release: Release, *, kind: str, subject: str, text: str,
@@ -315,37 +335,132 @@ def remove_impact_summary(actor, release: Release, row: ImpactSummary, change_no
              {"kind": row.kind, "subject": row.subject, "text": row.text})
 
 
+def move_impact_summary(actor, release: Release, row: ImpactSummary, direction: str,
+                        change_note: str | None = None) -> bool:
+    """Move a summary within its table: the summaries of its kind (SEC Party or DCC) and subject."""
+    return _moved(actor, release, release.impact_summaries, row, direction, change_note,
+                  "rid.impact_summary_moved", f"Impact summary for {row.subject}",
+                  among=lambda s: (s.kind, s.subject))
+
+
+# The matrices' columns (participant groups) and rows (SEC documents) are shared by every release's RID: they are
+# changed from one release's RID, and the change (`shared=True`) needs a change note once any release whose RID it
+# changes is baselined, and issues a new version, with that note, in each of them (services.rid_releases).
+
+def _check_name_free(model, name: str, what: str, row=None) -> None:
+    clash = db.session.scalar(sa.select(model).where(sa.func.lower(model.name) == name.lower()))
+    if clash is not None and clash is not row:
+        raise Invalid(f"{name} is already {what}", "name")
+
+
+def _check_unticked(model, key, row, label: str) -> None:
+    """A shared column or row leaves the matrices only once no release's RID ticks it."""
+    releases = list(db.session.scalars(sa.select(Release.name).join(model, model.release_id == Release.id)
+                                       .where(key == row.id).distinct().order_by(Release.name)))
+    if releases:
+        raise Conflict(f"{label} cannot be removed: the impact matrix of {', '.join(releases)} still ticks it. "
+                       f"Untick it there first.")
+
+
 def add_participant_group(actor, release: Release, *, name: str,
                           change_note: str | None = None) -> ParticipantGroup:
     """A new column of every RID's participant impact matrix (a shared table), added from this release's RID."""
-    _check_rid_edit(actor, release, change_note)
+    _check_rid_edit(actor, release, change_note, shared=True)
     name = _required(name, "Enter the participant group's name", "name")
-    if db.session.scalar(sa.select(ParticipantGroup).where(sa.func.lower(ParticipantGroup.name) == name.lower())):
-        raise Invalid(f"{name} is already a participant group", "name")
+    _check_name_free(ParticipantGroup, name, "a participant group")
     position = (db.session.scalar(sa.select(sa.func.max(ParticipantGroup.position))) or 0) + 1
     return _added(actor, release, ParticipantGroup(name=name, position=position), change_note,
-                  "rid.participant_group_added", f"Participant group {name}", {"name": name})
+                  "rid.participant_group_added", f"Participant group {name}", {"name": name}, shared=True)
+
+
+def update_participant_group(actor, release: Release, row: ParticipantGroup, *, name: str,
+                             change_note: str | None = None) -> bool:
+    """Rename a column of every RID's participant impact matrix."""
+    name = _required(name, "Enter the participant group's name", "name")
+    _check_name_free(ParticipantGroup, name, "a participant group", row)
+    return _change_row(actor, release, row, {"name": name}, change_note, "rid.participant_group_changed",
+                       f"Participant group {row.name}", shared=True)
+
+
+def remove_participant_group(actor, release: Release, row: ParticipantGroup, change_note: str | None = None) -> None:
+    _check_rid_edit(actor, release, change_note, shared=True)
+    _check_unticked(ParticipantImpact, ParticipantImpact.group_id, row, f"The participant group {row.name}")
+    _removed(actor, release, row, change_note, "rid.participant_group_removed", f"Participant group {row.name}",
+             {"name": row.name}, shared=True)
+
+
+def move_participant_group(actor, release: Release, row: ParticipantGroup, direction: str,
+                           change_note: str | None = None) -> bool:
+    """Move a column of every RID's participant impact matrix left (up) or right (down)."""
+    return _moved(actor, release, participant_groups(), row, direction, change_note,
+                  "rid.participant_group_moved", f"Participant group {row.name}", shared=True)
 
 
 def add_sec_document(actor, release: Release, *, name: str, title: str,
                      change_note: str | None = None) -> SecDocument:
     """A new row of every RID's SEC document impact matrix (a shared table), added from this release's RID."""
-    _check_rid_edit(actor, release, change_note)
+    _check_rid_edit(actor, release, change_note, shared=True)
     name = _required(name, "Enter the document's name, like Section H", "name")
     title = _required(title, "Enter the document's title", "title")
-    if db.session.scalar(sa.select(SecDocument).where(sa.func.lower(SecDocument.name) == name.lower())):
-        raise Invalid(f"{name} is already an SEC document", "name")
+    _check_name_free(SecDocument, name, "an SEC document")
     position = (db.session.scalar(sa.select(sa.func.max(SecDocument.position))) or 0) + 1
     return _added(actor, release, SecDocument(name=name, title=title, position=position), change_note,
-                  "rid.sec_document_added", f"SEC document {name}", {"name": name, "title": title})
+                  "rid.sec_document_added", f"SEC document {name}", {"name": name, "title": title}, shared=True)
+
+
+def update_sec_document(actor, release: Release, row: SecDocument, *, name: str, title: str,
+                        change_note: str | None = None) -> bool:
+    """Rename a row of every RID's SEC document impact matrix, or change its title."""
+    name = _required(name, "Enter the document's name, like Section H", "name")
+    title = _required(title, "Enter the document's title", "title")
+    _check_name_free(SecDocument, name, "an SEC document", row)
+    return _change_row(actor, release, row, {"name": name, "title": title}, change_note,
+                       "rid.sec_document_changed", f"SEC document {row.name}", shared=True)
+
+
+def remove_sec_document(actor, release: Release, row: SecDocument, change_note: str | None = None) -> None:
+    _check_rid_edit(actor, release, change_note, shared=True)
+    _check_unticked(DocumentImpact, DocumentImpact.document_id, row, f"The SEC document {row.name}")
+    _removed(actor, release, row, change_note, "rid.sec_document_removed", f"SEC document {row.name}",
+             {"name": row.name, "title": row.title}, shared=True)
+
+
+def move_sec_document(actor, release: Release, row: SecDocument, direction: str,
+                      change_note: str | None = None) -> bool:
+    return _moved(actor, release, sec_documents(), row, direction, change_note, "rid.sec_document_moved",
+                  f"SEC document {row.name}", shared=True)
 
 
 # --- 5. Test phases ----------------------------------------------------------------------------------
+
+def add_test_phase(actor, release: Release, *, phase: str, name: str, applies: bool, reason: str,
+                   change_note: str | None = None) -> TestPhase:
+    _check_rid_edit(actor, release, change_note)
+    phase = _required(phase, "Enter the phase's short name, like PIT", "phase").upper()
+    name = _required(name, "Enter the phase's name", "name")
+    _check_reference_free(release, TestPhase, phase, what="Test phase", field="phase")
+    reason = (reason or "").strip()
+    row = TestPhase(release_id=release.id, phase=phase, name=name, applies=applies, reason=reason,
+                    position=_next_position(TestPhase, release))
+    return _added(actor, release, row, change_note, "rid.test_phase_added", f"Test phase {phase}",
+                  {"phase": phase, "name": name, "applies": applies, "reason": reason})
+
+
+def remove_test_phase(actor, release: Release, row: TestPhase, change_note: str | None = None) -> None:
+    _check_rid_edit(actor, release, change_note)
+    _removed(actor, release, row, change_note, "rid.test_phase_removed", f"Test phase {row.phase}",
+             {"phase": row.phase, "name": row.name, "applies": row.applies, "reason": row.reason})
+
 
 def update_test_phase(actor, release: Release, row: TestPhase, *, applies: bool, reason: str,
                       change_note: str | None = None) -> bool:
     return _change_row(actor, release, row, {"applies": applies, "reason": (reason or "").strip()}, change_note,
                        "rid.test_phase_changed", f"Test phase {row.phase}")
+
+
+def move_test_phase(actor, release: Release, row: TestPhase, direction: str, change_note: str | None = None) -> bool:
+    return _moved(actor, release, release.test_phases, row, direction, change_note, "rid.test_phase_moved",
+                  f"Test phase {row.phase}")
 
 
 # --- 6. Costs ----------------------------------------------------------------------------------------
@@ -373,6 +488,12 @@ def remove_cost_item(actor, release: Release, row: CostItem, change_note: str | 
     _check_rid_edit(actor, release, change_note)
     _removed(actor, release, row, change_note, "rid.cost_removed", f"{row.party} cost", {
         "party": row.party, "description": row.description, "amount_pence": row.amount_pence})
+
+
+def move_cost_item(actor, release: Release, row: CostItem, direction: str, change_note: str | None = None) -> bool:
+    """Move a cost within its party's costs (the RID states each party's in a table of its own)."""
+    return _moved(actor, release, release.cost_items, row, direction, change_note, "rid.cost_moved",
+                  f"{row.party} cost", among=lambda c: c.party)
 
 
 # --- 7. Criteria and milestones ----------------------------------------------------------------------

@@ -66,7 +66,7 @@ class NewImpactSummaryForm(RidChangeForm):
 
 class ParticipantGroupForm(RidChangeForm):
     name = StringField("Participant group", widget=GovTextInput(),
-                       description="A new column of the participant impact matrix, in every release's RID.",
+                       description="A column of the participant impact matrix, in every release's RID.",
                        validators=_required_text("Enter the participant group's name", 100))
 
 
@@ -76,10 +76,23 @@ class SecDocumentForm(RidChangeForm):
     title = StringField("Title", widget=GovTextInput(), validators=_required_text("Enter the document's title", 300))
 
 
+class _TestPhaseNameForm(RidChangeForm):
+    """A new phase's names: declared before TestPhaseForm so that the add form asks for them first."""
+
+    phase = StringField("Phase", widget=GovTextInput(), description="Its short name, for example PIT.",
+                        validators=_required_text("Enter the phase's short name, like PIT", 10))
+    name = StringField("Name", widget=GovTextInput(), description="For example, Pre-Integration Testing.",
+                       validators=_required_text("Enter the phase's name", 100))
+
+
 class TestPhaseForm(RidChangeForm):
     applies = RadioField("Is this testing required?", widget=GovRadioInput(), choices=YES_NO,
                          validators=[InputRequired("Choose whether this testing is required")])
     reason = TextAreaField("Reason", widget=GovTextArea(), validators=[Optional(), MaxLength(4000)])
+
+
+class NewTestPhaseForm(TestPhaseForm, _TestPhaseNameForm):
+    pass
 
 
 class NewCostItemForm(CostItemForm):

@@ -14,7 +14,7 @@ from flask_login import current_user
 from ..access import Role, roles_required
 from ..extensions import htmx
 from ..workflow import require
-from . import authoring, authoring_forms as forms, services
+from . import authoring, authoring_forms as forms, services, snapshot
 from .models import Release, ScopeStatus
 from .views import _flash_saved, _load_release, _rid_context, _row_or_404, _try_save, bp
 
@@ -39,7 +39,7 @@ def _done(code: str, anchor: str):
     return response
 
 
-def _author(release: Release, form, anchor: str, save: Callable, title: str, form_id: str):
+def _author(release: Release, form, anchor: str, save: Callable, title: str, form_id: str, kind: str = ""):
     """GET shows the form; POST validates, calls one service through `save`, commits and answers. A rule the
     service refuses with Invalid comes back on the form, against its field."""
     require("edit_rid", release, current_user)
@@ -51,7 +51,8 @@ def _author(release: Release, form, anchor: str, save: Callable, title: str, for
         status = 422
     template = "releases/_author_form.html" if htmx else "releases/author.html"
     return render_template(template, release=release, form=form, title=title, anchor=anchor, problem=problem,
-                           form_id=form_id, baselined=services.needs_change_note(release)), status
+                           form_id=form_id,
+                           baselined=services.needs_change_note(release, shared=kind in SHARED_KINDS)), status
 
 
 # --- 1. Scope ----------------------------------------------------------------------------------------
@@ -76,13 +77,24 @@ def _fields(f, *names) -> dict:
     return {name: getattr(f, name).data for name in names}
 
 
+# The rows of a kind: a collection of the release, or the shared matrices' columns and rows.
+SHARED_ROWS = {"participant_groups": snapshot.participant_groups, "sec_documents": snapshot.sec_documents}
+# Their kinds: a change to one changes every open release's RID, so its note is asked for once any is baselined.
+SHARED_KINDS = {"participant_group", "sec_document"}
+
+
+def _row(release: Release, rows: str, row_id: int):
+    """The row with this id among the release's `rows` (404 for another release's row, or none)."""
+    return _row_or_404(SHARED_ROWS[rows]() if rows in SHARED_ROWS else getattr(release, rows), row_id)
+
+
 def _add(code: str, form, kind: str, title: str, service: Callable, *names: str, **extra):
     """An "Add" form for one kind of row: `service(actor, release, **fields)`."""
     release = _load_release(code)
     return _author(release, form, ANCHORS[kind],
                    lambda f: service(current_user, release, **_fields(f, *names, "change_note"), **{
                        k: v(f) for k, v in extra.items()}),
-                   title, f"add-{kind.replace('_', '-')}")
+                   title, f"add-{kind.replace('_', '-')}", kind)
 
 
 def _edit(code: str, rows: str, row_id: int, form_class, kind: str, title: Callable, service: Callable,
@@ -90,12 +102,12 @@ def _edit(code: str, rows: str, row_id: int, form_class, kind: str, title: Calla
     """A "Change" form for one row: `service(actor, release, row, **fields)`. With htmx it takes the place of
     `panel` (the section's "Add" link)."""
     release = _load_release(code)
-    row = _row_or_404(getattr(release, rows), row_id)
+    row = _row(release, rows, row_id)
     form = form_class(**initial(row)) if initial else form_class(obj=row)
     return _author(release, form, ANCHORS[kind],
                    lambda f: service(current_user, release, row, **_fields(f, *names, "change_note"), **{
                        k: v(f) for k, v in extra.items()}),
-                   title(row), panel or f"edit-{kind.replace('_', '-')}-{row_id}")
+                   title(row), panel or f"edit-{kind.replace('_', '-')}-{row_id}", kind)
 
 
 @bp.route("/releases/<code>/change-requests/new", methods=["GET", "POST"])
@@ -157,11 +169,34 @@ def add_participant_group(code: str):
                 authoring.add_participant_group, "name")
 
 
+@bp.route("/releases/<code>/participant-groups/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_participant_group(code: str, row_id: int):
+    return _edit(code, "participant_groups", row_id, forms.ParticipantGroupForm, "participant_group",
+                 lambda row: f"Change the participant group {row.name}", authoring.update_participant_group,
+                 "name", panel="add-participant-group")
+
+
 @bp.route("/releases/<code>/sec-documents/new", methods=["GET", "POST"])
 @roles_required(Role.SECAS)
 def add_sec_document(code: str):
     return _add(code, forms.SecDocumentForm(), "sec_document", "Add an SEC document", authoring.add_sec_document,
                 "name", "title")
+
+
+@bp.route("/releases/<code>/sec-documents/<int:row_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def edit_sec_document(code: str, row_id: int):
+    return _edit(code, "sec_documents", row_id, forms.SecDocumentForm, "sec_document",
+                 lambda row: f"Change the SEC document {row.name}", authoring.update_sec_document,
+                 "name", "title", panel="add-sec-document")
+
+
+@bp.route("/releases/<code>/test-phases/new", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def add_test_phase(code: str):
+    return _add(code, forms.NewTestPhaseForm(), "test_phase", "Add a test phase", authoring.add_test_phase,
+                "phase", "name", "reason", applies=lambda f: f.applies.data == "yes")
 
 
 @bp.route("/releases/<code>/test-phases/<int:row_id>/edit", methods=["GET", "POST"])
@@ -187,20 +222,20 @@ def add_cost_item(code: str):
 def _remove(code: str, rows: str, row_id: int, kind: str, what: Callable, service: Callable):
     """Remove one row: a one-click button in a draft; once baselined a page asking for the change note."""
     release = _load_release(code)
-    row = _row_or_404(getattr(release, rows), row_id)
+    row = _row(release, rows, row_id)
     return _author(release, forms.RemoveForm(), ANCHORS[kind],
                    lambda f: service(current_user, release, row, f.change_note.data),
-                   f"Remove {what(row)}", f"remove-{kind.replace('_', '-')}-{row_id}")
+                   f"Remove {what(row)}", f"remove-{kind.replace('_', '-')}-{row_id}", kind)
 
 
 def _move(code: str, rows: str, row_id: int, kind: str, what: str, service: Callable):
     """Move one row up or down (`direction`): as Remove, a button in a draft, a page once baselined."""
     release = _load_release(code)
-    row = _row_or_404(getattr(release, rows), row_id)
+    row = _row(release, rows, row_id)
     form = forms.MoveForm(direction=request.args.get("direction") if request.method == "GET" else None)
     return _author(release, form, ANCHORS[kind],
                    lambda f: service(current_user, release, row, f.direction.data, f.change_note.data),
-                   f"Move {what}", f"move-{kind.replace('_', '-')}-{row_id}")
+                   f"Move {what}", f"move-{kind.replace('_', '-')}-{row_id}", kind)
 
 
 @bp.route("/releases/<code>/scope/<int:row_id>/remove", methods=["GET", "POST"])
@@ -237,11 +272,24 @@ def remove_glossary_term(code: str, row_id: int):
                    authoring.remove_glossary_term)
 
 
+@bp.route("/releases/<code>/glossary/<int:row_id>/reorder", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_glossary_term(code: str, row_id: int):
+    return _move(code, "glossary", row_id, "glossary", "a glossary entry", authoring.move_glossary_term)
+
+
 @bp.route("/releases/<code>/other-codes/<int:row_id>/remove", methods=["GET", "POST"])
 @roles_required(Role.SECAS)
 def remove_other_code_impact(code: str, row_id: int):
     return _remove(code, "other_code_impacts", row_id, "other_code", lambda r: f"the impact on {r.code}",
                    authoring.remove_other_code_impact)
+
+
+@bp.route("/releases/<code>/other-codes/<int:row_id>/reorder", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_other_code_impact(code: str, row_id: int):
+    return _move(code, "other_code_impacts", row_id, "other_code", "an impact on another Code",
+                 authoring.move_other_code_impact)
 
 
 @bp.route("/releases/<code>/impact-summaries/<int:row_id>/remove", methods=["GET", "POST"])
@@ -251,10 +299,62 @@ def remove_impact_summary(code: str, row_id: int):
                    authoring.remove_impact_summary)
 
 
+@bp.route("/releases/<code>/impact-summaries/<int:row_id>/reorder", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_impact_summary(code: str, row_id: int):
+    return _move(code, "impact_summaries", row_id, "summary", "an impact summary", authoring.move_impact_summary)
+
+
+@bp.route("/releases/<code>/participant-groups/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_participant_group(code: str, row_id: int):
+    return _remove(code, "participant_groups", row_id, "participant_group",
+                   lambda r: f"the participant group {r.name}", authoring.remove_participant_group)
+
+
+@bp.route("/releases/<code>/participant-groups/<int:row_id>/reorder", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_participant_group(code: str, row_id: int):
+    return _move(code, "participant_groups", row_id, "participant_group", "a participant group",
+                 authoring.move_participant_group)
+
+
+@bp.route("/releases/<code>/sec-documents/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_sec_document(code: str, row_id: int):
+    return _remove(code, "sec_documents", row_id, "sec_document", lambda r: f"the SEC document {r.name}",
+                   authoring.remove_sec_document)
+
+
+@bp.route("/releases/<code>/sec-documents/<int:row_id>/reorder", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_sec_document(code: str, row_id: int):
+    return _move(code, "sec_documents", row_id, "sec_document", "an SEC document", authoring.move_sec_document)
+
+
+@bp.route("/releases/<code>/test-phases/<int:row_id>/remove", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def remove_test_phase(code: str, row_id: int):
+    return _remove(code, "test_phases", row_id, "test_phase", lambda r: f"the test phase {r.name}",
+                   authoring.remove_test_phase)
+
+
+@bp.route("/releases/<code>/test-phases/<int:row_id>/reorder", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_test_phase(code: str, row_id: int):
+    return _move(code, "test_phases", row_id, "test_phase", "a test phase", authoring.move_test_phase)
+
+
 @bp.route("/releases/<code>/costs/<int:row_id>/remove", methods=["GET", "POST"])
 @roles_required(Role.SECAS)
 def remove_cost_item(code: str, row_id: int):
     return _remove(code, "cost_items", row_id, "cost", lambda r: f"the {r.party} cost", authoring.remove_cost_item)
+
+
+@bp.route("/releases/<code>/costs/<int:row_id>/reorder", methods=["GET", "POST"])
+@roles_required(Role.SECAS)
+def move_cost_item(code: str, row_id: int):
+    return _move(code, "cost_items", row_id, "cost", "a cost", authoring.move_cost_item)
 
 
 @bp.route("/releases/<code>/criteria/<int:row_id>/remove", methods=["GET", "POST"])

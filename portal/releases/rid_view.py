@@ -74,6 +74,7 @@ def rid_view(snapshot: dict[str, Any]) -> dict[str, Any]:
         "scope_targeted": [e for e in scope if e["status"] == ScopeStatus.TARGETED],
         "scope_out": [e for e in scope if e["status"] not in IN_SCOPE],
         "change_requests": snapshot["change_requests"],
+        "participant_groups": groups,
         "participant_matrix": {"columns": [g["name"] for g in groups], "rows": participant_rows},
         "document_matrix": {"columns": [e["mp"] for e in in_scope], "rows": document_rows},
         "documents_updated": [row for row in document_rows if any(row["cells"])],

@@ -16,7 +16,7 @@ from ..extensions import db
 from ..notifications import messages
 from ..queries import ReleaseFacts
 from ..timeutil import due_phrase, today, uk_date
-from ..workflow import may, move_stage, require
+from ..workflow import may, move_stage, require, why_closed
 from .models import (CostItem, Criterion, DocumentImpact, ImpactSummary, Milestone, MilestoneKind,
                      ParticipantGroup, ParticipantImpact, Release, RidVersion, ScopeEntry, ScopeStatus,
                      SecDocument, Stage)
@@ -34,9 +34,39 @@ def can_edit_rid(release: Release, user) -> bool:
     return may("edit_rid", ReleaseFacts(release), user)
 
 
-def needs_change_note(release: Release) -> bool:
-    """Once baselined, every change makes a new RID version with a change note."""
-    return release.is_baselined
+def _open_others(release: Release, *where) -> list[Release]:
+    """The other releases whose RID is still open to change (the action table's `edit_rid`), in their order."""
+    others = db.session.scalars(sa.select(Release).where(Release.id != release.id, *where)
+                                .order_by(Release.planned_go_live, Release.id))
+    return [r for r in others if why_closed("edit_rid", ReleaseFacts(r)) is None]
+
+
+def rid_releases(release: Release, *, shared: bool = False) -> list[Release]:
+    """The releases whose current RID a change made from `release`'s RID changes: that release alone, or, for a
+    change to the matrices' shared axes (participant groups, SEC documents, which every RID shows), that release
+    first and then every other release whose RID is still open to change. A Live release is not among them: its
+    stored RID versions are its record and stay as issued."""
+    return [release, *_open_others(release)] if shared else [release]
+
+
+def baselined_releases(releases: list[Release]) -> list[Release]:
+    """Those of `releases` whose RID is baselined (one query, in their order)."""
+    ids = set(db.session.scalars(sa.select(RidVersion.release_id).where(
+        RidVersion.is_baseline, RidVersion.release_id.in_([r.id for r in releases]))))
+    return [r for r in releases if r.id in ids]
+
+
+def needs_change_note(release: Release, *, shared: bool = False) -> bool:
+    """Once baselined, every change makes a new RID version with a change note; a change to the shared axes does
+    once any release whose RID it changes is baselined."""
+    if release.is_baselined or not shared:
+        return release.is_baselined
+    return bool(_open_others(release, Release.rid_versions.any(RidVersion.is_baseline)))  # one query, per page
+
+
+def _names(releases: list[Release]) -> str:
+    names = [r.name for r in releases]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def add_rid_version(actor, release: Release, change_note: str, *, major: bool = False,
@@ -216,16 +246,45 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _check_rid_edit(actor, release: Release, change_note: str | None) -> None:
+def _check_rid_edit(actor, release: Release, change_note: str | None, *, shared: bool = False) -> None:
     require("edit_rid", release, actor)
-    if needs_change_note(release) and not (change_note or "").strip():
+    if (change_note or "").strip():
+        return
+    if needs_change_note(release):
         raise Invalid("Enter a change note: the RID is baselined, so this change makes a new RID version.")
+    if shared:
+        versioned = baselined_releases(rid_releases(release, shared=True))
+        if versioned:
+            raise Invalid(f"Enter a change note: this changes every release's RID, and the RID of "
+                          f"{_names(versioned)} is baselined, so it gets a new RID version with the note.",
+                          "change_note")
+
+
+def record_rid_edit(actor, release: Release, action: str, summary: str, change_note: str | None, *,
+                    shared: bool = False, **event: Any) -> list[Release]:
+    """The audit event of one RID edit; for a change to the shared axes it names every release whose RID it
+    changes and each that gets a new RID version. Returns the releases to pass to `issue_rid_versions`."""
+    releases = rid_releases(release, shared=shared)
+    if shared:
+        versioned = baselined_releases(releases)
+        if versioned:
+            summary += f"; new RID version in {_names(versioned)}"
+        event.update(releases=[r.code for r in releases], versions_in=[r.code for r in versioned])
+    record_event(actor, action, summary, release=release, note=(change_note or "").strip(), **event)
+    return releases
+
+
+def issue_rid_versions(actor, releases: list[Release], change_note: str | None) -> None:
+    """After the change: a new RID version, with the same note, in each of `releases` that is baselined."""
+    for each in releases:
+        record_rid_change(actor, each, change_note)
 
 
 def _change_row(actor, release: Release, row, changes: dict[str, Any], change_note: str | None,
-                action: str, label: str) -> bool:
-    """Apply `changes` to one RID row, audit it and issue a new RID version once baselined. False if unchanged."""
-    _check_rid_edit(actor, release, change_note)
+                action: str, label: str, *, shared: bool = False) -> bool:
+    """Apply `changes` to one RID row, audit it and issue a new RID version once baselined (for a row of the shared
+    axes, in every release whose RID it changes). False if unchanged."""
+    _check_rid_edit(actor, release, change_note, shared=shared)
     before = {k: _plain(getattr(row, k)) for k in changes}
     after = {k: _plain(v) for k, v in changes.items()}
     if before == after:
@@ -234,9 +293,9 @@ def _change_row(actor, release: Release, row, changes: dict[str, Any], change_no
         setattr(row, key, value)
     db.session.flush()
     db.session.expire(row)  # reload relationships behind changed foreign keys before the snapshot
-    record_event(actor, action, f"{label} changed", obj=row, release=release, before=before, after=after,
-                 note=(change_note or "").strip())
-    record_rid_change(actor, release, change_note)
+    releases = record_rid_edit(actor, release, action, f"{label} changed", change_note, shared=shared, obj=row,
+                               before=before, after=after)
+    issue_rid_versions(actor, releases, change_note)
     return True
 
 

@@ -10,6 +10,17 @@ from ..extensions import db
 from .models import ParticipantGroup, Release, SecDocument
 
 
+def participant_groups() -> list[ParticipantGroup]:
+    """The participant impact matrix's columns, shared by every RID, in their order."""
+    return list(db.session.scalars(sa.select(ParticipantGroup).order_by(ParticipantGroup.position,
+                                                                        ParticipantGroup.id)))
+
+
+def sec_documents() -> list[SecDocument]:
+    """The SEC document impact matrix's rows, shared by every RID, in their order."""
+    return list(db.session.scalars(sa.select(SecDocument).order_by(SecDocument.position, SecDocument.id)))
+
+
 def rid_snapshot(release: Release) -> dict[str, Any]:
     """The whole RID as plain data, as it stands now (kept with each version from baselining on)."""
     return {
@@ -26,10 +37,8 @@ def rid_snapshot(release: Release) -> dict[str, Any]:
                   for e in release.scope],
         "change_requests": [{"id": c.id, "reference": c.reference, "title": c.title} for c in release.change_requests],
         # The matrices' columns and rows, so a snapshot shows its matrices without the live tables.
-        "participant_groups": [{"id": g.id, "name": g.name} for g in db.session.scalars(
-            sa.select(ParticipantGroup).order_by(ParticipantGroup.position, ParticipantGroup.id))],
-        "sec_documents": [{"id": d.id, "name": d.name, "title": d.title} for d in db.session.scalars(
-            sa.select(SecDocument).order_by(SecDocument.position, SecDocument.id))],
+        "participant_groups": [{"id": g.id, "name": g.name} for g in participant_groups()],
+        "sec_documents": [{"id": d.id, "name": d.name, "title": d.title} for d in sec_documents()],
         "participant_impacts": sorted([p.mp_id, p.group_id] for p in release.participant_impacts),
         "impact_summaries": [{"id": s.id, "kind": s.kind, "subject": s.subject, "text": s.text}
                              for s in release.impact_summaries],

@@ -18,8 +18,9 @@ from ..queries import ReleaseFacts
 from ..tasks import tasks_for
 from ..workflow import portal_offers, refusal, require
 from . import authoring, forms, lifecycle, rid_live, services
-from .models import MilestoneKind, ParticipantGroup, Release, RidVersion, ScopeStatus, SecDocument
+from .models import MilestoneKind, Release, RidVersion, ScopeStatus, SecDocument
 from .rid_view import IN_SCOPE, find_row, rid_view
+from .snapshot import participant_groups
 
 bp = Blueprint("releases", __name__)
 
@@ -88,6 +89,8 @@ def _rid_context(release: Release, *, picture: bool = True, answered: frozenset[
     return {"release": release, "rid": rid, "marks": marks,
             "picture": services.timeline_picture(rid["milestones"], marks) if picture else None,
             "editable": editable, "baselined": services.needs_change_note(release),
+            # The matrices' shared axes ask for a change note once any RID they change is baselined.
+            "shared_baselined": editable and services.needs_change_note(release, shared=True),
             "answered": (answered if answered is not None else authoring.answered_criteria(release))
             if editable else set()}
 
@@ -136,7 +139,7 @@ def rid_version(code: str, major: int, minor: int):
 RID_PARTS = {
     "scope": ("releases/_scope.html", "rid-scope", 5),
     "milestone": ("releases/_timeline.html", "rid-timeline-section", 6),
-    "summary": ("releases/_summary_row.html", None, 2),
+    "summary": ("releases/_impact_summaries.html", "rid-impact-summaries", 2),
     "criterion": ("releases/_criteria.html", "rid-criteria", 4),
     "cost": ("releases/_costs.html", "rid-costs", 4),
     "participant": ("releases/_participant_row.html", None, 7),
@@ -320,7 +323,7 @@ def edit_impact_summary(code: str, row_id: int):
 def edit_participant_impacts(code: str, row_id: int):
     release = _load_release(code)
     entry = _row_or_404(release.scope, row_id)
-    groups = db.session.scalars(sa.select(ParticipantGroup).order_by(ParticipantGroup.position, ParticipantGroup.id))
+    groups = participant_groups()
     ticked = [p.group_id for p in release.participant_impacts if p.mp_id == entry.mp_id]
     form = forms.TicksForm(ticked=ticked)
     form.ticked.label.text = f"Participants impacted by {entry.mp.reference}"
