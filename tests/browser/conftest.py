@@ -95,11 +95,13 @@ def sign_in(live_server):
 
 @pytest.fixture
 def axe():
-    """axe(page) -> list of violations (axe-core run in the page; the CSP blocks add_script_tag)."""
+    """axe(page) -> list of violations (axe-core run in the page; the CSP blocks add_script_tag). axe is loaded
+    into a page once, and again only after a navigation."""
     source = AXE_JS.read_text()
 
     def run(page) -> list[dict]:
-        page.evaluate(source)
+        if not page.evaluate("typeof window.axe === 'object'"):
+            page.evaluate(source)
         result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
         return result["violations"]
 
