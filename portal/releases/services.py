@@ -59,7 +59,8 @@ def baselined_releases(releases: list[Release]) -> list[Release]:
 def needs_change_note(release: Release, *, shared: bool = False) -> bool:
     """Once baselined, every change makes a new RID version with a change note; a change to the shared axes does
     once any release whose RID it changes is baselined."""
-    if release.is_baselined or not shared:
+    if release.is_baselined or not shared or release.stage is not Stage.DRAFT:
+        # Past Draft a release has been baselined: only a draft's page asks about the other releases.
         return release.is_baselined
     return bool(_open_others(release, Release.rid_versions.any(RidVersion.is_baseline)))  # one query, per page
 

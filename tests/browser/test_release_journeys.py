@@ -240,7 +240,8 @@ def go_live(j: Journey) -> None:
 
     for email in (DCC, OPSG):
         page = j.release(email)
-        expect_standing(page, [], "Live")
+        # Live: what is left is SECAS's, publishing the notice the portal drafted; nothing is the DCC's or OpsG's.
+        expect_standing(page, ["SECAS: Publish the go-live notice"], "Live")
         expect(next_step(page)).to_have_count(0)
     expect(page.get_by_text("SEC changes implemented (new SEC version): SEC v40.0")).to_be_visible()
 
