@@ -368,6 +368,12 @@ def add_participant_group(actor, release: Release, *, name: str,
     _check_rid_edit(actor, release, change_note, shared=True)
     name = _required(name, "Enter the participant group's name", "name")
     _check_name_free(ParticipantGroup, name, "a participant group")
+    return store_participant_group(actor, release, name, change_note)
+
+
+def store_participant_group(actor, release: Release, name: str, change_note: str | None) -> ParticipantGroup:
+    """Store a new participant group (the caller has checked the edit and the name), audited and versioned in every
+    baselined RID it changes, as any change to the shared axes is; the RID importer adds its new ones here too."""
     position = (db.session.scalar(sa.select(sa.func.max(ParticipantGroup.position))) or 0) + 1
     return _added(actor, release, ParticipantGroup(name=name, position=position), change_note,
                   "rid.participant_group_added", f"Participant group {name}", {"name": name}, shared=True)
@@ -403,6 +409,11 @@ def add_sec_document(actor, release: Release, *, name: str, title: str,
     name = _required(name, "Enter the document's name, like Section H", "name")
     title = _required(title, "Enter the document's title", "title")
     _check_name_free(SecDocument, name, "an SEC document")
+    return store_sec_document(actor, release, name, title, change_note)
+
+
+def store_sec_document(actor, release: Release, name: str, title: str, change_note: str | None) -> SecDocument:
+    """Store a new SEC document (checked by the caller), audited and versioned in every baselined RID it changes."""
     position = (db.session.scalar(sa.select(sa.func.max(SecDocument.position))) or 0) + 1
     return _added(actor, release, SecDocument(name=name, title=title, position=position), change_note,
                   "rid.sec_document_added", f"SEC document {name}", {"name": name, "title": title}, shared=True)
