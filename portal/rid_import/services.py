@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from ..access import Conflict, Invalid, PortalError, Role
 from ..audit.services import record_event
+from ..database import get_or_create
 from ..extensions import db
 from ..releases.authoring import answered_criteria, store_participant_group, store_sec_document
 from ..releases.lifecycle import code_taken
@@ -25,17 +26,6 @@ from ..workflow import require, require_portal
 from .reader import NOTE_KEYS, Reading
 
 D = dt.date.fromisoformat
-
-
-def _get_or_create(model, name_field: str, name: str, **values):
-    row = db.session.scalar(sa.select(model).where(getattr(model, name_field) == name))
-    if row is None:
-        if "position" in model.__table__.c:
-            values["position"] = (db.session.scalar(sa.select(sa.func.max(model.position))) or 0) + 1
-        row = model(**{name_field: name}, **values)
-        db.session.add(row)
-        db.session.flush()
-    return row
 
 
 def _shared_note(label: str, release: Release, filename: str) -> str:
@@ -102,7 +92,7 @@ def _write_rows(actor, release: Release, reading: Reading, filename: str) -> Non
         setattr(release, key, rid["release"]["notes"].get(key, ""))
     mps = {}
     for position, e in enumerate(rid["scope"]):
-        mp = _get_or_create(ModificationProposal, "reference", e["mp"], title=e["title"], url=e.get("url") or "")
+        mp = get_or_create(ModificationProposal, {"reference": e["mp"]}, title=e["title"], url=e.get("url") or "")
         if e.get("url") and not mp.url:
             mp.url = e["url"]
         mps[e["mp"]] = mp
