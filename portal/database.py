@@ -1,5 +1,5 @@
 """Engine settings that make SQLite safe for a regulatory record (WAL, FULL sync, IMMEDIATE writes), and the write
-idioms every service shares (insert once, update once, read under a row lock)."""
+idioms every service shares (insert once, update once, read under a row lock, the next position, get or create)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -57,6 +57,22 @@ def update_once(model, where, values: dict, message: str) -> None:
                                 .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise Conflict(message)
+
+
+def next_position(model, **where) -> int:
+    """The position after the last of `model`'s rows that match `where` (column=value), 1 when there are none."""
+    last = sa.select(sa.func.max(model.position)).where(*(getattr(model, k) == v for k, v in where.items()))
+    return (db.session.scalar(last) or 0) + 1
+
+
+def get_or_create(model, lookup: dict, **values):
+    """The row that matches `lookup`, or a new one with `values` too, flushed so that it has its id."""
+    row = db.session.scalar(sa.select(model).filter_by(**lookup))
+    if row is None:
+        row = model(**lookup, **values)
+        db.session.add(row)
+        db.session.flush()
+    return row
 
 
 def locked(model, id_: int):

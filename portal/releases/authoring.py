@@ -15,6 +15,7 @@ from ..audit.services import record_event
 from ..criteria.evidence_models import EvidenceFile, EvidenceStatement
 from ..criteria.models import Assessment, EvidenceRequest
 from ..criteria.services import has_records
+from ..database import next_position
 from ..decisions.models import ReassessmentMark
 from ..extensions import db
 from ..notifications.models import Reminder
@@ -47,11 +48,6 @@ NARRATIVES = {
 
 def _note(change_note: str | None) -> str:
     return (change_note or "").strip()
-
-
-def _next_position(model, release: Release, **where) -> int:
-    return (db.session.scalar(sa.select(sa.func.max(model.position)).filter_by(release_id=release.id, **where))
-            or 0) + 1
 
 
 def _added(actor, release: Release, row, change_note: str | None, action: str, label: str,
@@ -148,7 +144,7 @@ def add_scope_entry(actor, release: Release, *, reference: str, title: str = "",
             raise Invalid(f"{mp.reference} is already {other.status.value} in the {other.release.name}: "
                           f"move it from there first", "reference")
     entry = ScopeEntry(release_id=release.id, mp_id=mp.id, status=status, cutoff_date=cutoff_date,
-                       summary=summary, position=_next_position(ScopeEntry, release))
+                       summary=summary, position=next_position(ScopeEntry, release_id=release.id))
     return _added(actor, release, entry, change_note, "rid.scope_added", f"Scope entry {mp.reference}", {
         "mp": mp.reference, "status": status, "cutoff_date": cutoff_date, "summary": summary})
 
@@ -207,7 +203,7 @@ def add_change_request(actor, release: Release, *, reference: str, title: str,
     title = _required(title, "Enter the Change Request's title", "title")
     _check_reference_free(release, ChangeRequest, reference, what="Change Request")
     row = ChangeRequest(release_id=release.id, reference=reference, title=title,
-                        position=_next_position(ChangeRequest, release))
+                        position=next_position(ChangeRequest, release_id=release.id))
     return _added(actor, release, row, change_note, "rid.change_request_added", f"Change Request {reference}",
                   {"reference": reference, "title": title})
 
@@ -249,7 +245,7 @@ def add_glossary_term(actor, release: Release, *, acronym: str, term: str,
     term = _required(term, "Enter the full term", "term")
     _check_acronym_free(release, acronym)
     row = GlossaryTerm(release_id=release.id, acronym=acronym, term=term,
-                       position=_next_position(GlossaryTerm, release))
+                       position=next_position(GlossaryTerm, release_id=release.id))
     return _added(actor, release, row, change_note, "rid.glossary_added", f"Glossary entry {acronym}",
                   {"acronym": acronym, "term": term})
 
@@ -283,7 +279,7 @@ def add_other_code_impact(actor, release: Release, *, code: str, description: st
     code = _required(code, "Enter the Code impacted", "code")
     description = _required(description, "Enter how the Code is impacted", "description")
     row = OtherCodeImpact(release_id=release.id, code=code, description=description,
-                          position=_next_position(OtherCodeImpact, release))
+                          position=next_position(OtherCodeImpact, release_id=release.id))
     return _added(actor, release, row, change_note, "rid.other_code_added", f"Impact on {code}",
                   {"code": code, "description": description})
 
@@ -323,7 +319,7 @@ def add_impact_summary(actor, release: Release, *, kind: str, subject: str, text
             if s.position >= position:
                 s.position += 1
     else:
-        position = _next_position(ImpactSummary, release)
+        position = next_position(ImpactSummary, release_id=release.id)
     row = ImpactSummary(release_id=release.id, kind=kind, subject=subject, text=text, position=position)
     return _added(actor, release, row, change_note, "rid.impact_summary_added", f"Impact summary for {subject}",
                   {"kind": kind, "subject": subject, "text": text})
@@ -368,8 +364,13 @@ def add_participant_group(actor, release: Release, *, name: str,
     _check_rid_edit(actor, release, change_note, shared=True)
     name = _required(name, "Enter the participant group's name", "name")
     _check_name_free(ParticipantGroup, name, "a participant group")
-    position = (db.session.scalar(sa.select(sa.func.max(ParticipantGroup.position))) or 0) + 1
-    return _added(actor, release, ParticipantGroup(name=name, position=position), change_note,
+    return store_participant_group(actor, release, name, change_note)
+
+
+def store_participant_group(actor, release: Release, name: str, change_note: str | None) -> ParticipantGroup:
+    """Store a new participant group (the caller has checked the edit and the name), audited and versioned in every
+    baselined RID it changes, as any change to the shared axes is; the RID importer adds its new ones here too."""
+    return _added(actor, release, ParticipantGroup(name=name, position=next_position(ParticipantGroup)), change_note,
                   "rid.participant_group_added", f"Participant group {name}", {"name": name}, shared=True)
 
 
@@ -403,8 +404,13 @@ def add_sec_document(actor, release: Release, *, name: str, title: str,
     name = _required(name, "Enter the document's name, like Section H", "name")
     title = _required(title, "Enter the document's title", "title")
     _check_name_free(SecDocument, name, "an SEC document")
-    position = (db.session.scalar(sa.select(sa.func.max(SecDocument.position))) or 0) + 1
-    return _added(actor, release, SecDocument(name=name, title=title, position=position), change_note,
+    return store_sec_document(actor, release, name, title, change_note)
+
+
+def store_sec_document(actor, release: Release, name: str, title: str, change_note: str | None) -> SecDocument:
+    """Store a new SEC document (checked by the caller), audited and versioned in every baselined RID it changes."""
+    row = SecDocument(name=name, title=title, position=next_position(SecDocument))
+    return _added(actor, release, row, change_note,
                   "rid.sec_document_added", f"SEC document {name}", {"name": name, "title": title}, shared=True)
 
 
@@ -441,7 +447,7 @@ def add_test_phase(actor, release: Release, *, phase: str, name: str, applies: b
     _check_reference_free(release, TestPhase, phase, what="Test phase", field="phase")
     reason = (reason or "").strip()
     row = TestPhase(release_id=release.id, phase=phase, name=name, applies=applies, reason=reason,
-                    position=_next_position(TestPhase, release))
+                    position=next_position(TestPhase, release_id=release.id))
     return _added(actor, release, row, change_note, "rid.test_phase_added", f"Test phase {phase}",
                   {"phase": phase, "name": name, "applies": applies, "reason": reason})
 
@@ -478,7 +484,7 @@ def add_cost_item(actor, release: Release, *, party: str, description: str, amou
         raise Invalid("Choose how firm the amount is", "qualifier")
     row = CostItem(release_id=release.id, party=party, description=description, amount_pence=amount_pence,
                    already_budgeted=already_budgeted, qualifier=qualifier,
-                   position=_next_position(CostItem, release))
+                   position=next_position(CostItem, release_id=release.id))
     return _added(actor, release, row, change_note, "rid.cost_added", f"{party} cost", {
         "party": party, "description": description, "amount_pence": amount_pence,
         "already_budgeted": already_budgeted, "qualifier": qualifier})

@@ -9,6 +9,7 @@ from ..access import Role
 from ..audit.services import record_event
 from ..auth import services as auth_services
 from ..auth.models import User
+from ..database import get_or_create
 from ..extensions import db
 from .models import (ChangeRequest, CostItem, Criterion, DocumentImpact, GlossaryTerm, ImpactSummary,
                      Milestone, MilestoneKind, ModificationProposal, ParticipantGroup, ParticipantImpact,
@@ -165,15 +166,6 @@ DEMO_USERS = [
 DEMO_PASSWORD = "demo-password-2021"
 
 
-def _get_or_create(model, lookup: dict, **values):
-    row = db.session.scalar(sa.select(model).filter_by(**lookup))
-    if row is None:
-        row = model(**lookup, **values)
-        db.session.add(row)
-        db.session.flush()
-    return row
-
-
 def load_demo_users() -> list[tuple[User, bool]]:
     """Create any missing demo user (with the shared demo password, no forced change)."""
     result = []
@@ -220,12 +212,12 @@ def load_demo_release() -> tuple[Release, bool]:
 
     mps = {}
     for position, (ref, title, summary, url) in enumerate(MODIFICATIONS):
-        mp = _get_or_create(ModificationProposal, {"reference": ref}, title=title, url=url)
+        mp = get_or_create(ModificationProposal, {"reference": ref}, title=title, url=url)
         mps[ref] = mp
         # The RID gives no cut-off dates for the targeted MPs; they are recorded when known.
         db.session.add(ScopeEntry(release_id=release.id, mp_id=mp.id, status=ScopeStatus.TARGETED,
                                   cutoff_date=None, summary=summary, position=position))
-    groups = {name: _get_or_create(ParticipantGroup, {"name": name}, position=i) for i, name in enumerate(GROUPS)}
+    groups = {name: get_or_create(ParticipantGroup, {"name": name}, position=i) for i, name in enumerate(GROUPS)}
     for ref, impacted in PARTICIPANT_MATRIX.items():
         for name in impacted:
             db.session.add(ParticipantImpact(release_id=release.id, mp_id=mps[ref].id, group_id=groups[name].id))
@@ -235,7 +227,7 @@ def load_demo_release() -> tuple[Release, bool]:
     for position, (subject, text) in enumerate(DCC_IMPACTS):
         db.session.add(ImpactSummary(release_id=release.id, kind="dcc", subject=subject, text=text,
                                      position=position))
-    documents = {name: _get_or_create(SecDocument, {"name": name}, title=title, position=i)
+    documents = {name: get_or_create(SecDocument, {"name": name}, title=title, position=i)
                  for i, (name, title) in enumerate(DOCUMENTS)}
     for name, refs in DOCUMENT_MATRIX.items():
         for ref in refs:

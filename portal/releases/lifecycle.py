@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from ..access import Conflict, Invalid
 from ..audit.services import record_event
-from ..database import locked
+from ..database import locked, next_position
 from ..extensions import db
 from ..timeutil import move_by_working_days, today, uk_date, why_not_working_day
 from ..workflow import require, require_portal
@@ -137,10 +137,8 @@ def move_modification(actor, entry: ScopeEntry, source: Release, target: Release
         existing.status, existing.moved_to_id, existing.summary = ScopeStatus.TARGETED, None, entry.summary
         moved = existing
     else:
-        position = (db.session.scalar(sa.select(sa.func.max(ScopeEntry.position))
-                                      .where(ScopeEntry.release_id == target.id)) or 0) + 1
         moved = ScopeEntry(release_id=target.id, mp_id=entry.mp_id, status=ScopeStatus.TARGETED,
-                           summary=entry.summary, position=position)
+                           summary=entry.summary, position=next_position(ScopeEntry, release_id=target.id))
         db.session.add(moved)
     ticks = {}
     for model, column in ((ParticipantImpact, "group_id"), (DocumentImpact, "document_id")):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -11,9 +11,6 @@ import sqlalchemy.orm as so
 from ..access import Role
 from ..extensions import db
 from ..timeutil import utcnow
-
-if TYPE_CHECKING:
-    from ..notices.models import Notice
 
 
 def _enum(cls: type[enum.Enum], length: int = 30) -> sa.Enum:
@@ -100,7 +97,8 @@ class Release(db.Model):
     cost_items: so.Mapped[list[CostItem]] = so.relationship(order_by="CostItem.position")
     criteria: so.Mapped[list[Criterion]] = so.relationship(back_populates="release", order_by="Criterion.number")
     # Drafted when the release goes Live (portal/notices); a page that shows it loads it with the release.
-    notice: so.Mapped[Notice | None] = so.relationship(back_populates="release")
+    # By name, resolved through the registry: notices.models imports this module, so it is not imported here.
+    notice: so.Mapped["Notice | None"] = so.relationship(back_populates="release")
 
     @property
     def active_criteria(self) -> list[Criterion]:

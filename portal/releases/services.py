@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from ..access import Conflict, Invalid, Role
 from ..audit.services import record_event
-from ..database import locked
+from ..database import locked, next_position
 from ..document.services import store_version_pdf
 from ..extensions import db
 from ..notifications import messages
@@ -437,10 +437,9 @@ def add_milestone(actor, release: Release, *, kind: MilestoneKind, due_on: dt.da
                   acting_role: Role, change_note: str | None = None) -> Milestone:
     """Add a milestone to the implementation timeline."""
     _check_rid_edit(actor, release, change_note)
-    position = (db.session.scalar(sa.select(sa.func.max(Milestone.position))
-                                  .where(Milestone.release_id == release.id)) or 0) + 1
     milestone = Milestone(release_id=release.id, kind=kind, due_on=due_on, event=event.strip(),
-                          notes=notes.strip(), acting_role=acting_role, position=position)
+                          notes=notes.strip(), acting_role=acting_role,
+                          position=next_position(Milestone, release_id=release.id))
     db.session.add(milestone)
     db.session.flush()
     db.session.expire(release)

@@ -1,6 +1,8 @@
 """Saving what was read from a RID document: as a new release (Draft, with the document's version history), or as
 the next RID version of a release still in Draft, its RID replaced by the document's. The rows, the RID version and
-the audit events are written in one transaction; the caller commits."""
+the audit events are written in one transaction; the caller commits. A participant group or SEC document the portal
+does not have yet is added as authoring adds one: the matrices' axes are shared, so every other baselined RID gets a
+new version."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,8 +11,9 @@ import sqlalchemy as sa
 
 from ..access import Conflict, Invalid, PortalError, Role
 from ..audit.services import record_event
+from ..database import get_or_create
 from ..extensions import db
-from ..releases.authoring import answered_criteria
+from ..releases.authoring import answered_criteria, store_participant_group, store_sec_document
 from ..releases.lifecycle import code_taken
 from ..releases.models import (ChangeRequest, CostItem, Criterion, DocumentImpact, GlossaryTerm, ImpactSummary,
                                Milestone, MilestoneKind, ModificationProposal, OtherCodeImpact, ParticipantGroup,
@@ -25,15 +28,22 @@ from .reader import NOTE_KEYS, Reading
 D = dt.date.fromisoformat
 
 
-def _get_or_create(model, name_field: str, name: str, **values):
-    row = db.session.scalar(sa.select(model).where(getattr(model, name_field) == name))
-    if row is None:
-        if "position" in model.__table__.c:
-            values["position"] = (db.session.scalar(sa.select(sa.func.max(model.position))) or 0) + 1
-        row = model(**{name_field: name}, **values)
-        db.session.add(row)
-        db.session.flush()
-    return row
+def _shared_note(label: str, release: Release, filename: str) -> str:
+    return f"{label} added by importing {filename or 'a RID document'} into the RID of {release.name}"
+
+
+def _participant_group(actor, release: Release, name: str, filename: str) -> ParticipantGroup:
+    """The group of this name, or a new one added as authoring adds it: a shared axis, so a new version of every
+    other baselined RID, with its note and audit event."""
+    return (db.session.scalar(sa.select(ParticipantGroup).where(ParticipantGroup.name == name))
+            or store_participant_group(actor, release, name,
+                                       _shared_note(f"Participant group {name}", release, filename)))
+
+
+def _sec_document(actor, release: Release, name: str, title: str, filename: str) -> SecDocument:
+    """The SEC document of this name, or a new one added as authoring adds it (see `_participant_group`)."""
+    return (db.session.scalar(sa.select(SecDocument).where(SecDocument.name == name))
+            or store_sec_document(actor, release, name, title, _shared_note(f"SEC document {name}", release, filename)))
 
 
 def _check(reading: Reading, release: Release | None = None, code: str = "") -> None:
@@ -75,14 +85,14 @@ def new_code(reading: Reading, code: str | None) -> str:
     return (code or reading.rid["release"]["code"] or "").strip()
 
 
-def _write_rows(release: Release, reading: Reading) -> None:
+def _write_rows(actor, release: Release, reading: Reading, filename: str) -> None:
     """The document's RID as the release's rows (the release must have none of its own left)."""
     rid = reading.rid
     for key in NOTE_KEYS:
         setattr(release, key, rid["release"]["notes"].get(key, ""))
     mps = {}
     for position, e in enumerate(rid["scope"]):
-        mp = _get_or_create(ModificationProposal, "reference", e["mp"], title=e["title"], url=e.get("url") or "")
+        mp = get_or_create(ModificationProposal, {"reference": e["mp"]}, title=e["title"], url=e.get("url") or "")
         if e.get("url") and not mp.url:
             mp.url = e["url"]
         mps[e["mp"]] = mp
@@ -92,8 +102,8 @@ def _write_rows(release: Release, reading: Reading) -> None:
     for position, cr in enumerate(rid["change_requests"]):
         db.session.add(ChangeRequest(release_id=release.id, reference=cr["reference"], title=cr["title"],
                                      position=position))
-    groups = {g["name"]: _get_or_create(ParticipantGroup, "name", g["name"]) for g in rid["participant_groups"]}
-    documents = {d["name"]: _get_or_create(SecDocument, "name", d["name"], title=d["title"] or d["name"])
+    groups = {g["name"]: _participant_group(actor, release, g["name"], filename) for g in rid["participant_groups"]}
+    documents = {d["name"]: _sec_document(actor, release, d["name"], d["title"] or d["name"], filename)
                  for d in rid["sec_documents"]}
     for ref, name in rid["participant_impacts"]:
         if ref in mps:
@@ -139,7 +149,7 @@ def import_new_release(actor, reading: Reading, *, code: str | None = None, file
     release = Release(code=code, name=head["name"], stage=Stage.DRAFT, planned_go_live=D(head["planned_go_live"]))
     db.session.add(release)
     db.session.flush()
-    _write_rows(release, reading)
+    _write_rows(actor, release, reading, filename)
     versions = reading.versions or [{"number": "0.1", "issued_on": dt.date.today().isoformat(),
                                      "change_note": f"Imported from {filename or 'a RID document'}",
                                      "panel_meeting_on": None, "panel_minute_ref": None}]
@@ -175,7 +185,7 @@ def import_rid_version(actor, release: Release, reading: Reading, *, filename: s
     db.session.expire(release)
     release.name = head["name"]
     release.planned_go_live = D(head["planned_go_live"])
-    _write_rows(release, reading)
+    _write_rows(actor, release, reading, filename)
     record_event(actor, "rid.imported", f"RID of {release.name} replaced from {filename or 'a RID document'}",
                  obj=release, release=release, after={"warnings": len(reading.warnings)})
     return add_rid_version(actor, release, f"Imported from {filename or 'a RID document'}")
