@@ -90,19 +90,26 @@ def _schema_of(conn) -> frozenset:
 
 def _reset_postgres(url: str, keep_schema: bool = False) -> None:
     """An empty database for the next test. Where the schema is exactly what `db.create_all()` made (the usual
-    case), its tables are emptied and identities restarted, in a third of the time of dropping and re-creating
-    them; any other schema is dropped for `db.create_all()` to make afresh."""
+    case), its rows are deleted (children first) and its sequences restarted: a quarter of the time of TRUNCATE,
+    which makes new files for every table, for the few rows a test leaves. Any other schema is dropped for
+    `db.create_all()` to make afresh."""
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
         if keep_schema and _FRESH_SCHEMA and _schema_of(conn) == _FRESH_SCHEMA[0]:
-            # The append-only triggers refuse TRUNCATE too: off for this one statement, as the tables' owner.
+            # The append-only triggers refuse DELETE: off for these statements, as the tables' owner.
             guarded = sorted({table for kind, table, _ in _FRESH_SCHEMA[0] if kind == "trigger"})
             for table in guarded:
                 conn.execute(sa.text(f'ALTER TABLE "{table}" DISABLE TRIGGER USER'))
-            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in sorted(db.metadata.tables))
-                                 + " RESTART IDENTITY CASCADE"))
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(sa.text(f'DELETE FROM "{table.name}"'))
             for table in guarded:
                 conn.execute(sa.text(f'ALTER TABLE "{table}" ENABLE TRIGGER USER'))
+            for sequence in conn.scalars(sa.text(
+                    "SELECT pg_get_serial_sequence(quote_ident(c.relname), a.attname) FROM pg_attribute a "
+                    "JOIN pg_class c ON c.oid = a.attrelid WHERE c.relnamespace = 'public'::regnamespace "
+                    "AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped")).all():
+                if sequence:
+                    conn.execute(sa.text(f"ALTER SEQUENCE {sequence} RESTART"))
         else:
             _FRESH_SCHEMA.clear()
             conn.execute(sa.text("DROP SCHEMA public CASCADE"))
