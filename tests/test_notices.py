@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 import re
 from xml.etree import ElementTree as ET
 
 import pytest
 import sqlalchemy as sa
 from conftest import PortalClient
+from pypdf import PdfReader
 from decisions_support import client_for, confirm, count, decided
 from releases_html import page_text
 
@@ -18,6 +21,7 @@ from portal.auth.models import User
 from portal.extensions import db
 from portal.notices.models import Notice, NoticeState
 from portal.notices.services import release_month, version_number
+from portal.pack.export import build_pack
 from portal.releases.models import Release, ScopeStatus, Stage
 from portal.tasks import tasks_for
 from portal.timeutil import today, uk_date
@@ -378,3 +382,36 @@ def test_the_notice_pages_are_valid_html(app, live, secas, tmp_path):
         documents[name] = (f"GET {url}", response.get_data(as_text=True))
     problems = _check(documents, tmp_path / "html")
     assert not problems, "\n".join(problems)
+
+
+def test_the_decision_pack_carries_the_notice_and_a_fresh_portal_gets_it_back(app, users, live, secas, tmp_path):
+    assert _publish(secas, live.code).status_code == 303
+    panel = client_for(app, users["panel"])
+    pack = panel.get(f"/releases/{live.code}/pack.json").get_json()
+    notice = pack["notice"]
+    assert notice["state"] == "published" and notice["title"] == TITLE
+    assert notice["published_by"] == users["secas"].email
+    assert [m["reference"] for m in notice["modifications"]] == ["MP095", "MP122"]
+    assert "Section J" in [d["name"] for d in notice["documents"]]
+
+    reader = PdfReader(io.BytesIO(panel.get(f"/releases/{live.code}/pack.pdf").data))
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert "Go-live notice" in text and TITLE in text and f"Published by {users['secas'].name}" in text
+    assert "MP122 ‘Operational Metrics’" in text
+
+    path = tmp_path / "pack.json"
+    path.write_text(json.dumps(pack), encoding="utf-8")
+    with app.app_context():  # a fresh portal
+        db.session.remove()
+        db.drop_all()
+        db.create_all()
+    result = app.test_cli_runner().invoke(args=["portal", "import-pack", str(path)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        again = build_pack(db.session.scalar(sa.select(Release).where(Release.code == live.code)))
+    assert again["notice"] == notice
+
+
+def test_a_release_that_is_not_live_has_no_notice_in_its_pack(app, users, make_release):
+    release = make_release(Stage.OPSG_REVIEW)
+    assert client_for(app, users["opsg"]).get(f"/releases/{release.code}/pack.json").get_json()["notice"] is None

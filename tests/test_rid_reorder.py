@@ -254,7 +254,8 @@ def test_renaming_a_group_issues_a_version_in_every_baselined_rid_it_changes(sec
     # June's own audit trail has its version, and its comparison shows the renamed column.
     with app.app_context():
         assert db.session.scalars(sa.select(AuditEvent.summary).filter_by(
-            release_id=june, action="rid.version_issued")).all()[-1] == f"RID version 1.1 issued: {note}"
+            release_id=june, action="rid.version_issued").order_by(AuditEvent.id)).all()[-1] \
+            == f"RID version 1.1 issued: {note}"
     text = page_text(secas.get("/releases/jun-2027/rid/compare?from=1.0&to=1.1").get_data(as_text=True))
     assert "Energy Suppliers Changed Suppliers" in text.replace(": Name", "")
 

@@ -19,6 +19,7 @@ from ..decisions.models import (Ballot, Choice, Condition, Decision, GoLiveConfi
 from ..decisions.services import count_vote
 from ..criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 from ..extensions import db
+from ..notices.models import Notice
 from ..releases.models import (DocumentImpact, ParticipantGroup, ParticipantImpact, Release, SecDocument)
 from ..signatures import Signature
 from ..timeutil import as_utc, utcnow
@@ -184,6 +185,7 @@ def build_pack(release: Release) -> dict[str, Any]:
             "note": c.note, "confirmed_by": person(c.confirmed_by_id), "confirmed_at": _t(c.confirmed_at),
             "signature": _signature(c.signature, person)}
             for c in _all(GoLiveConfirmation, GoLiveConfirmation.release_id == release.id)],
+        "notice": _notice(release.notice, person),
         "reassessment_marks": [{
             "decision_round": decision_rounds[m.decision_id], "criterion": criteria_numbers[m.criterion_id],
             "marked_by": person(m.marked_by_id), "marked_at": _t(m.marked_at)}
@@ -195,6 +197,16 @@ def build_pack(release: Release) -> dict[str, Any]:
     }
     pack["people"] = person.export()
     return pack
+
+
+def _notice(notice: Notice | None, person) -> dict[str, Any] | None:
+    """The go-live notice, draft or published, with its lists as drafted."""
+    if notice is None:
+        return None
+    return {"state": str(notice.state), "title": notice.title, "summary": notice.summary,
+            "sec_version": notice.sec_version, "effective_on": _d(notice.effective_on),
+            "modifications": notice.modifications, "documents": notice.documents, "drafted_at": _t(notice.drafted_at),
+            "published_at": _t(notice.published_at), "published_by": person(notice.published_by_id)}
 
 
 def _condition(c: Condition, person) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from ..decisions.models import (Ballot, Choice, Condition, ConditionState, Confi
                                 ReassessmentMark, Recommendation, RecommendationKind, Vote, VoteMember, VoteState)
 from ..criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 from ..extensions import db
+from ..notices.models import Notice, NoticeState
 from ..releases.models import (ChangeRequest, CostItem, Criterion, DocumentImpact, GlossaryTerm, ImpactSummary,
                                Milestone, MilestoneKind, ModificationProposal, OtherCodeImpact, ParticipantGroup,
                                ParticipantImpact, Release, RidVersion, ScopeEntry, ScopeStatus, SecDocument, Stage,
@@ -225,6 +226,13 @@ class _Importer:
             db.session.add(ReassessmentMark(**rel, decision_id=decisions[m["decision_round"]],
                                             criterion_id=criteria[m["criterion"]],
                                             marked_by_id=self.person(m["marked_by"]), marked_at=_t(m["marked_at"])))
+        if notice := self.data.get("notice"):  # packs exported before notices have none
+            db.session.add(Notice(
+                **rel, state=NoticeState(notice["state"]), title=notice["title"], summary=notice["summary"],
+                sec_version=notice["sec_version"], effective_on=_d(notice["effective_on"]),
+                modifications=notice["modifications"], documents=notice["documents"],
+                drafted_at=_t(notice["drafted_at"]), published_at=_t(notice["published_at"]),
+                published_by_id=self.person(notice["published_by"])))
         db.session.flush()
 
 
