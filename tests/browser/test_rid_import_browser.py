@@ -12,6 +12,7 @@ def test_upload_review_and_confirm_a_rid(page: Page, app, live_server, sign_in, 
     sign_in(page, "secas.admin@example.org")
     page.goto(f"{live_server}/")
     page.get_by_role("link", name="Import a RID document").click()
+    expect(page.get_by_label("RID document")).to_be_visible()  # the new page, not the one being left
     assert axe(page) == []
 
     bad = tmp_path / "minutes.txt"
