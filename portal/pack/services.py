@@ -15,6 +15,7 @@ from ..criteria.models import Assessment, AssessmentKind, AssessmentStatus, Evid
 from ..decisions.models import (Ballot, Choice, Condition, ConditionState, ConfirmationKind, Decision, GoLiveConfirmation, Outcome,
                                 ReassessmentMark, Recommendation, RecommendationKind, Vote, VoteMember, VoteState)
 from ..criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
+from ..database import get_or_create
 from ..extensions import db
 from ..notices.models import Notice, NoticeState
 from ..releases.models import (ChangeRequest, CostItem, Criterion, DocumentImpact, GlossaryTerm, ImpactSummary,
@@ -31,15 +32,6 @@ def _t(value: str | None) -> dt.datetime | None:
 
 def _d(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
-
-
-def _get_or_add(model, lookup: dict, **values):
-    found = db.session.scalar(sa.select(model).filter_by(**lookup))
-    if found is None:
-        found = model(**lookup, **values)
-        db.session.add(found)
-        db.session.flush()
-    return found
 
 
 class _Importer:
@@ -89,7 +81,7 @@ class _Importer:
         rel = {"release_id": release.id}
         mps = {}
         for n, s in enumerate(rid["scope"]):
-            mp = _get_or_add(ModificationProposal, {"reference": s["mp"]}, title=s["title"], url=s["url"])
+            mp = get_or_create(ModificationProposal, {"reference": s["mp"]}, title=s["title"], url=s["url"])
             mps[s["mp"]] = mp.id
             moved_to = db.session.scalar(sa.select(Release.id).where(Release.code == s["moved_to"])) \
                 if s["moved_to"] else None
@@ -97,9 +89,9 @@ class _Importer:
                 self.skipped.append(f"{s['mp']} was moved to {s['moved_to']}, which this portal does not hold")
             self.add(ScopeEntry(**rel, mp_id=mp.id, status=ScopeStatus(s["status"]), cutoff_date=_d(s["cutoff_date"]),
                                 summary=s["summary"], moved_to_id=moved_to, position=n))
-        groups = {name: _get_or_add(ParticipantGroup, {"name": name}, position=n).id
+        groups = {name: get_or_create(ParticipantGroup, {"name": name}, position=n).id
                   for n, name in enumerate(rid["participant_groups"])}
-        documents = {d["name"]: _get_or_add(SecDocument, {"name": d["name"]}, title=d["title"], position=n).id
+        documents = {d["name"]: get_or_create(SecDocument, {"name": d["name"]}, title=d["title"], position=n).id
                      for n, d in enumerate(rid["sec_documents"])}
         for mp, group in rid["participant_impacts"]:
             db.session.add(ParticipantImpact(**rel, mp_id=mps[mp], group_id=groups[group]))
