@@ -9,10 +9,12 @@ import time
 import uuid
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from .auth.models import User
+from .auth.totp_models import TotpCredential, TwoFactorRole
 from .extensions import db, htmx, login_manager
 
 # NUL and the other C0 controls: PostgreSQL refuses NUL in text (a 500), SQLite stores it, and none of them
@@ -106,6 +108,10 @@ def control_characters_message(err: ControlCharacters) -> str:
     return f"{where} a control character (such as a null byte) that cannot be used. Remove it and try again."
 
 
+# Whether the user's role must sign in with a second factor, and whether they have set one up: loaded with the user.
+_TWO_FACTOR = (sa.exists().where(TwoFactorRole.role == User.role), sa.exists().where(TotpCredential.user_id == User.id))
+
+
 def init_app(app: Flask) -> None:
     _only_declared_files()
 
@@ -115,11 +121,18 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        row = db.session.execute(sa.select(User, *_TWO_FACTOR).where(User.id == int(user_id))).first() \
+            if user_id.isdigit() else None
+        if row is None:
+            return None
+        user, required, enrolled = row
         # A deactivated account loses its open sessions at once, not only at its next sign-in; so does every session
         # started before the user's sessions were last ended (auth.services.end_sessions).
-        return user if user is not None and user.active and session.get(
-            "session_generation", 0) == user.session_generation else None
+        if not user.active or session.get("session_generation", 0) != user.session_generation:
+            return None
+        # What the sign-in gate asks on every request, read with the user (auth.gates.first_step), for this request.
+        request.portal_two_factor = (user.id, required, enrolled)
+        return user
 
     @login_manager.unauthorized_handler
     def unauthorized():

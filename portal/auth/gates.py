@@ -19,9 +19,13 @@ def first_step(user: User) -> str | None:
     """The endpoint of the page a signed-in user must complete before any other, or None."""
     if user.must_change_password:
         return "auth.set_password"
-    if totp.is_required_for(user) and not totp.is_enrolled(user):
-        return "totp.enrol"
-    return None
+    known = getattr(request, "portal_two_factor", None)  # read with the signed-in user (portal.security.load_user)
+    if known is not None and known[0] == user.id:
+        required, enrolled = known[1:]
+    else:
+        required = totp.is_required_for(user)
+        enrolled = required and totp.is_enrolled(user)
+    return "totp.enrol" if required and not enrolled else None
 
 
 def init_app(app: Flask) -> None:

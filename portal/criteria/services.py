@@ -49,27 +49,39 @@ def latest_assessments(release: Release) -> dict[int, Assessment]:
     return {a.criterion_id: a for a in rows}
 
 
+# Aliases are built once: an alias builds its column collection on first use, which cost more than the rest of
+# the readiness grid's work when done on every request.
+_RECORDS = tuple(so.aliased(model) for model in
+                 (EvidenceFile, EvidenceStatement, Assessment, EvidenceRequest, ReassessmentMark))
+
+
 def has_records():
     """True for a criterion with any record against it (evidence, a statement, an assessment, a request, a
     re-assessment mark), correlated to Criterion.id: such a criterion is withdrawn, never removed."""
-    records = (so.aliased(model) for model in
-               (EvidenceFile, EvidenceStatement, Assessment, EvidenceRequest, ReassessmentMark))
-    return sa.or_(*(sa.exists().where(record.criterion_id == Criterion.id) for record in records))
+    return sa.or_(*(sa.exists().where(record.criterion_id == Criterion.id) for record in _RECORDS))
 
 
-def grid_rows(release: Release) -> dict[int, tuple[int, Assessment | None, bool]]:
-    """criterion id -> (its files in the current round, not withdrawn; the assessment that stands; whether it has
-    any record), in one query: the readiness grid is on every release and criterion page."""
+def _grid_statement() -> sa.Select:
     other = so.aliased(Assessment)
     standing = (sa.select(sa.func.coalesce(sa.func.max(sa.case((other.is_current_final, other.id))),
                                            sa.func.max(other.id)))
                 .where(other.criterion_id == Criterion.id).scalar_subquery())
     files = (sa.select(sa.func.count()).select_from(EvidenceFile)
-             .where(EvidenceFile.criterion_id == Criterion.id, EvidenceFile.round == release.round,
+             .where(EvidenceFile.criterion_id == Criterion.id, EvidenceFile.round == sa.bindparam("round"),
                     EvidenceFile.withdrawn_at.is_(None)).scalar_subquery())
-    rows = db.session.execute(sa.select(Criterion.id, files, Assessment, has_records())
-                              .outerjoin(Assessment, Assessment.id == standing)
-                              .where(Criterion.release_id == release.id))
+    return (sa.select(Criterion.id, files, Assessment, has_records())
+            .outerjoin(Assessment, Assessment.id == standing)
+            .where(Criterion.release_id == sa.bindparam("release_id")))
+
+
+# Built once (the readiness grid is on every release and criterion page); each use binds the release and round.
+_GRID = _grid_statement()
+
+
+def grid_rows(release: Release) -> dict[int, tuple[int, Assessment | None, bool]]:
+    """criterion id -> (its files in the current round, not withdrawn; the assessment that stands; whether it has
+    any record), in one query."""
+    rows = db.session.execute(_GRID, {"release_id": release.id, "round": release.round})
     return {criterion_id: (count, assessment, answered) for criterion_id, count, assessment, answered in rows}
 
 
