@@ -39,6 +39,11 @@ class Config:
     # Object Lock retention in compliance mode for this many days (the bucket must have Object Lock on); 0: none.
     S3_OBJECT_LOCK_DAYS = _int("S3_OBJECT_LOCK_DAYS", 0)
     S3_TIMEOUT = _int("S3_TIMEOUT", 5)
+    # 0: evidence downloads stream through the portal, hash-checked. >0 (s3 only; at most 604800, seven days): a
+    # download answers 302 to a presigned GET URL valid this many seconds; the store sends the attachment itself,
+    # without the portal's byte check and without nosniff unless the store/CDN adds it (README, "Presigned
+    # downloads").
+    S3_PRESIGNED_SECONDS = _int("S3_PRESIGNED_SECONDS", 0)
     # Evidence files may be large; the limit is a setting (default 100 MB).
     MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 100) * 1024 * 1024
     SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 30)

@@ -7,7 +7,10 @@
   completed, so the row is only ever added for an object holding exactly the bytes that were uploaded. Objects
   are keyed by hash, encrypted by the store when S3_SSE is set, and held under Object Lock retention in
   compliance mode for S3_OBJECT_LOCK_DAYS when set, so neither a person nor the portal's own credentials can
-  delete or overwrite them. Downloads are read back through a hash check before they are sent.
+  delete or overwrite them. Downloads are read back through a hash check before they are sent; or, with
+  S3_PRESIGNED_SECONDS set, answered with a redirect to a presigned GET URL valid that many seconds, which makes the
+  store send the file as the same attachment (name, content type) itself: the portal then checks only that the
+  object exists and carries the file's SHA-256 in its metadata, not the bytes, which it never sees.
 
 Every backend stages uploads in the upload folder first (portal/criteria/storage.py): the file type checks
 read the staged file, and an interrupted upload leaves only a temp file there, which clean-uploads removes.
@@ -20,10 +23,14 @@ import logging
 import os
 import secrets
 import tempfile
+import unicodedata
 from pathlib import Path, PurePosixPath
 from typing import Protocol
+from urllib.parse import quote
 
-from flask import Response, current_app, send_file
+from flask import Response, current_app, redirect, send_file
+from werkzeug.datastructures import Headers
+from werkzeug.utils import get_content_type
 
 from ..access import PortalError
 from ..timeutil import utcnow
@@ -76,6 +83,22 @@ def _attachment(response: Response) -> Response:
     return response
 
 
+def attachment_headers(mimetype: str, download_name: str) -> tuple[str, str]:
+    """The Content-Type and Content-Disposition that send_file(mimetype=..., as_attachment=True,
+    download_name=...) gives a streamed download, built the way werkzeug builds them, for a store to send in the
+    portal's place (a presigned URL's response-content-type / response-content-disposition)."""
+    try:
+        download_name.encode("ascii")
+    except UnicodeEncodeError:
+        simple = unicodedata.normalize("NFKD", download_name).encode("ascii", "ignore").decode("ascii")
+        names = {"filename": simple, "filename*": f"UTF-8''{quote(download_name, safe='!#$&+-.^_`|~')}"}
+    else:
+        names = {"filename": download_name}
+    headers = Headers()
+    headers.set("Content-Disposition", "attachment", **names)
+    return get_content_type(mimetype, "utf-8"), headers["Content-Disposition"]
+
+
 class LocalStorage:
     """The upload folder: <folder>/ab/abcdef..., written by HashingTempFile.store_locally()."""
 
@@ -104,6 +127,9 @@ class LocalStorage:
         return []  # an interrupted upload leaves only a temp file, removed with the other stray temps
 
 
+MAX_PRESIGNED_SECONDS = 7 * 24 * 3600
+
+
 class S3Storage:
     """An S3-compatible bucket: objects <S3_PREFIX>ab/abcdef..., uploaded in parts, checked by SHA-256."""
 
@@ -121,11 +147,16 @@ class S3Storage:
         self.sse = config.get("S3_SSE", "")
         self.kms_key = config.get("S3_SSE_KMS_KEY_ID", "")
         self.lock_days = int(config.get("S3_OBJECT_LOCK_DAYS", 0) or 0)
+        self.presigned_seconds = int(config.get("S3_PRESIGNED_SECONDS", 0) or 0)
+        if not 0 <= self.presigned_seconds <= MAX_PRESIGNED_SECONDS:
+            raise RuntimeError(f"S3_PRESIGNED_SECONDS must be from 0 (stream through the portal) to "
+                               f"{MAX_PRESIGNED_SECONDS} (seven days, SigV4's longest), not {self.presigned_seconds}")
         self.client = boto3.client(
             "s3", endpoint_url=config.get("S3_ENDPOINT_URL") or None, region_name=config.get("S3_REGION") or None,
             config=BotoConfig(connect_timeout=config.get("S3_TIMEOUT", 5),
                               read_timeout=config.get("S3_TIMEOUT", 5) * 6,
-                              retries={"max_attempts": 3, "mode": "standard"}))
+                              retries={"max_attempts": 3, "mode": "standard"},
+                              signature_version="s3v4"))  # presigned URLs: X-Amz-Expires, and SSE-KMS objects
 
     def key_for(self, sha256: str) -> str:
         if not storage.HASH_RE.match(sha256):
@@ -204,7 +235,10 @@ class S3Storage:
 
     def send(self, sha256: str, mimetype: str, download_name: str) -> Response:
         """Read the object into a spooled temp file (bounded memory) while hashing it; send it only if its hash
-        is the file's, so a corrupted or overwritten object is never served as evidence."""
+        is the file's, so a corrupted or overwritten object is never served as evidence. With S3_PRESIGNED_SECONDS
+        set: a redirect to a presigned URL instead (see presigned_redirect)."""
+        if self.presigned_seconds:
+            return self.presigned_redirect(sha256, mimetype, download_name)
         (storage.upload_folder() / storage.TMP_DIR).mkdir(parents=True, exist_ok=True)
         spool = tempfile.SpooledTemporaryFile(max_size=storage.FILE_CHUNK,
                                               dir=storage.upload_folder() / storage.TMP_DIR)
@@ -230,6 +264,29 @@ class S3Storage:
         response = send_file(spool, mimetype=mimetype, as_attachment=True, download_name=download_name,
                              conditional=False, etag=False)
         response.content_length = size
+        return _attachment(response)
+
+    def presigned_redirect(self, sha256: str, mimetype: str, download_name: str) -> Response:
+        """A 302 to a GET URL for the object, signed for S3_PRESIGNED_SECONDS, that makes the store answer with the
+        Content-Type and attachment Content-Disposition a streamed download has. The object is checked to exist
+        and to carry this SHA-256 in its metadata (an overwrite through the S3 API that does not copy it is
+        refused, 502); its bytes are not checked: the portal never sees them. S3 has no override for
+        X-Content-Type-Options: nosniff on the file's response must come from the store or a CDN in front of it."""
+        key = self.key_for(sha256)
+        content_type, disposition = attachment_headers(mimetype, download_name)
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+            url = self.client.generate_presigned_url(
+                "get_object", ExpiresIn=self.presigned_seconds,
+                Params={"Bucket": self.bucket, "Key": key, "ResponseContentType": content_type,
+                        "ResponseContentDisposition": disposition, "ResponseCacheControl": "no-store"})
+        except self._errors() as err:  # the object missing, the store unreachable, no credentials to sign with
+            raise StorageUnavailable("sent", err) from None
+        recorded = head.get("Metadata", {}).get("sha256", "")
+        if recorded != sha256:
+            raise StoredFileCorrupt(sha256, f"metadata sha256={recorded or 'none'}")
+        response = redirect(url, 302)
+        response.headers["Cache-Control"] = "no-store"  # the URL is a credential until it expires: never cached
         return _attachment(response)
 
     def remove(self, sha256: str) -> None:
