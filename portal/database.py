@@ -26,10 +26,15 @@ def _configure_sqlite(engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
-        # Writers take the lock up front so two writers never deadlock on upgrade;
-        # page reads stay DEFERRED so they never wait behind a writer.
-        reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+        # Writers take the lock up front so two writers never deadlock on upgrade; page reads, and connections opened
+        # for reading only (READ_ONLY), stay DEFERRED so they never wait behind a writer.
+        reading = conn.get_execution_options().get("portal_read_only") or (
+            has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"))
         conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+# Execution options of a connection that only reads (`db.engine.connect().execution_options(**READ_ONLY)`).
+READ_ONLY = {"portal_read_only": True}
 
 
 def init_app(app: Flask) -> None:

@@ -1,5 +1,6 @@
 """`flask audit verify`: check the whole chain, its signed checkpoints and the witness; name the first problem."""
 import json
+import os
 import sys
 
 import click
@@ -17,8 +18,10 @@ def audit_cli():
 @audit_cli.command("verify")
 @click.option("--pack", "pack_file", type=click.File("r", encoding="utf-8"),
               help="Also check the database against this exported decision pack (JSON).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes that walk a long chain at once (default: one per CPU core).")
 @with_appcontext
-def verify(pack_file):
+def verify(pack_file, workers):
     """Check every event's link, key and content against the signed checkpoints; exit 1 at the first problem."""
     pack = None
     if pack_file:
@@ -27,7 +30,7 @@ def verify(pack_file):
         except ValueError as err:
             raise click.ClickException(f"{pack_file.name} is not JSON: {err}") from None
     try:
-        report = verify_audit(pack)
+        report = verify_audit(pack, workers=workers or len(os.sched_getaffinity(0)))
     except NotAPack as err:
         raise click.ClickException(f"{pack_file.name} is not a decision pack ({err}).") from None
     for note in report.notes:

@@ -12,8 +12,10 @@ import hashlib
 import hmac
 import json
 import logging
+import multiprocessing
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 
+from ..database import READ_ONLY
 from ..extensions import db
 from ..timeutil import utcnow
 from . import witness
@@ -41,9 +44,14 @@ _SIGNED_PREFIX = b"sec-release-portal audit checkpoint\n"
 Anchors = dict[int, tuple[str, str]]
 
 
+# json.dumps(content, sort_keys=True, separators=(",", ":"), default=str), without building an encoder each time
+# (the walk of a long chain links millions of events).
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
+
+
 def link_hash(prev_hash: str, content: dict[str, Any], key: bytes | None) -> str:
     """An event's hash: HMAC-SHA-256 of the hash before it and its content (plain SHA-256 for events before keys)."""
-    message = (prev_hash + json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)).encode()
+    message = (prev_hash + _CANONICAL_JSON(content)).encode()
     return hmac.digest(key, message, "sha256").hex() if key else hashlib.sha256(message).hexdigest()
 
 
@@ -205,20 +213,40 @@ class ChainReport:
     notes: list[str] = field(default_factory=list)
 
 
-def verify_chain(after: tuple[int, str] | None = None, anchors: Anchors | None = None) -> ChainReport:
+def verify_chain(after: tuple[int, str] | None = None, anchors: Anchors | None = None,
+                 workers: int = 1) -> ChainReport:
     """Walk the chain in id order (from the start, or after a verified (id, hash)); name the first bad event.
 
     Every event must verify under its audit key; at each of `anchors` the event must be the one recorded there,
-    and the chain must be at least as long as the longest of them.
+    and the chain must be at least as long as the longest of them. With `workers` above 1 (`flask audit verify`;
+    never inside a web request), a long chain is walked in that many id ranges at once, in forked processes, and
+    the ranges are joined: the report is the one a single walk gives.
     """
     anchors = anchors or {}
     hmac_keys = audit_keys().hmac_keys
     last_id, prev_hash = after or (0, GENESIS_HASH)
-    checked, expected_id, keyed = last_id, last_id + 1, False
+    ranges = _ranges(last_id, workers)
+    report = (_walk_ranges(ranges, prev_hash, anchors, hmac_keys) if ranges
+              else _walk(last_id, prev_hash, False, anchors, hmac_keys))
+    if not report.ok:
+        return report
+    longest = max(anchors, default=0)
+    if longest > report.checked:
+        return ChainReport(False, report.checked, report.head_hash, report.checked + 1,
+                           f"{anchors[longest][1]} records {longest} events; the database holds {report.checked}")
+    return ChainReport(True, report.checked, report.head_hash, witnessed=longest)
+
+
+def _walk(last_id: int, prev_hash: str, keyed: bool, anchors: Anchors, hmac_keys: dict,
+          upto: int | None = None, connection: sa.Connection | None = None) -> ChainReport:
+    """Verify the events after `last_id` (up to `upto`, which must be there), the first following `prev_hash`;
+    read through the session, or `connection`."""
+    checked, expected_id = last_id, last_id + 1
     # Plain column rows, not ORM objects: the walk reads every event and must stay cheap.
-    query = (sa.select(*AuditEvent.__table__.c).where(AuditEvent.id > last_id).order_by(AuditEvent.id)
-             .execution_options(yield_per=2000))
-    for event in db.session.execute(query):
+    query = sa.select(*AuditEvent.__table__.c).where(AuditEvent.id > last_id)
+    if upto is not None:
+        query = query.where(AuditEvent.id <= upto)
+    for event in (connection or db.session).execute(query.order_by(AuditEvent.id).execution_options(yield_per=2000)):
         if event.id != expected_id:
             return ChainReport(False, checked, prev_hash, expected_id, f"event {expected_id} is missing")
         problem = ""
@@ -238,18 +266,74 @@ def verify_chain(after: tuple[int, str] | None = None, anchors: Anchors | None =
             return ChainReport(False, checked, prev_hash, event.id, problem)
         keyed = keyed or event.key_id is not None
         prev_hash, checked, expected_id = event.hash, checked + 1, expected_id + 1
-    longest = max(anchors, default=0)
-    if longest > checked:
-        return ChainReport(False, checked, prev_hash, checked + 1,
-                           f"{anchors[longest][1]} records {longest} events; the database holds {checked}")
-    return ChainReport(True, checked, prev_hash, witnessed=longest)
+    if upto is not None and checked < upto:
+        return ChainReport(False, checked, prev_hash, expected_id, f"event {expected_id} is missing")
+    return ChainReport(True, checked, prev_hash)
+
+
+# Below this many events a worker, one walk is quicker than starting processes.
+PARALLEL_MIN_EVENTS = 100_000
+# What the forked walkers read: (app, anchors, keys, the first range's start and the hash before it).
+_fork_state: tuple | None = None
+
+
+def _ranges(last_id: int, workers: int) -> list[tuple[int, int]]:
+    """Split the events after `last_id` into `workers` id ranges (start exclusive, end inclusive), or [] to walk
+    them in one go (one worker, few events, or an in-memory SQLite database a forked process cannot see)."""
+    if workers < 2 or db.engine.url.database in (None, "", ":memory:"):
+        return []
+    newest = db.session.scalar(sa.select(sa.func.max(AuditEvent.id))) or 0
+    workers = min(workers, (newest - last_id) // PARALLEL_MIN_EVENTS)
+    if workers < 2:
+        return []
+    cuts = [last_id + (newest - last_id) * i // workers for i in range(workers + 1)]
+    return list(zip(cuts, cuts[1:]))
+
+
+def _walk_range(bounds: tuple[int, int]) -> tuple[ChainReport, str]:
+    """In a forked process: walk one range from the event before it as the database holds it (the joining checks
+    that this is the event the range before verified)."""
+    app, anchors, hmac_keys, first_start, first_prev = _fork_state
+    start, end = bounds
+    with app.app_context():
+        db.engine.dispose(close=False)  # the parent's connections stay the parent's
+        # A reading transaction: on SQLite the walkers read side by side and no writer waits for them.
+        with db.engine.connect().execution_options(**READ_ONLY) as connection:
+            if start == first_start:
+                prev_hash, keyed = first_prev, False
+            else:
+                row = connection.execute(sa.select(AuditEvent.hash, AuditEvent.key_id)
+                                         .where(AuditEvent.id == start)).first()
+                # No such event: the range before reports it missing, and comes first.
+                prev_hash, keyed = (row.hash, row.key_id is not None) if row else ("", False)
+            return _walk(start, prev_hash, keyed, anchors, hmac_keys, upto=end, connection=connection), prev_hash
+
+
+def _walk_ranges(ranges: list[tuple[int, int]], prev_hash: str, anchors: Anchors, hmac_keys: dict) -> ChainReport:
+    global _fork_state
+    # The walk only reads: end the caller's transaction, which on SQLite holds the write lock outside a request.
+    db.session.commit()
+    _fork_state = (current_app._get_current_object(), anchors, hmac_keys, ranges[0][0], prev_hash)
+    try:
+        with ProcessPoolExecutor(len(ranges), mp_context=multiprocessing.get_context("fork")) as pool:
+            walked = list(pool.map(_walk_range, ranges))
+    finally:
+        _fork_state = None
+    report = ChainReport(True, ranges[0][0], prev_hash)
+    for (start, _), (part, started_from) in zip(ranges, walked):
+        if started_from != report.head_hash:  # the event before the range changed while the ranges were walked
+            return ChainReport(False, start, report.head_hash, start + 1, "does not follow the event before it")
+        if not part.ok:
+            return part
+        report = part
+    return report
 
 
 def _unverifiable(problem: str) -> ChainReport:
     return ChainReport(False, 0, GENESIS_HASH, None, problem)
 
 
-def verify_audit(pack: dict[str, Any] | None = None) -> ChainReport:
+def verify_audit(pack: dict[str, Any] | None = None, workers: int = 1) -> ChainReport:
     """Everything `flask audit verify` checks: every event under its key, against every signed checkpoint in the
     witness and in the database, and a decision pack's record of the chain.
 
@@ -280,7 +364,7 @@ def verify_audit(pack: dict[str, Any] | None = None) -> ChainReport:
         anchors.setdefault(checkpoint.length, (checkpoint.head_hash, "a signed checkpoint in the database"))
         if path and checkpoint.length not in witnessed:
             unwitnessed.append(checkpoint.length)
-    report = verify_chain(anchors=anchors)
+    report = verify_chain(anchors=anchors, workers=workers)
     if unwitnessed:
         report.notes.append(f"the witness {path} lacks {len(unwitnessed)} of the database's signed checkpoints (the "
                             f"newest of {unwitnessed[-1]} events): a witness write failed, or the witness was "
