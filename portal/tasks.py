@@ -159,16 +159,21 @@ def batched_facts(releases: list[Release], user) -> list[ReleaseFacts]:
     return result
 
 
+def _offers_for(user) -> list[tuple[Release, Offer]]:
+    """Every (release, step) waiting for `user`, in release order."""
+    # Only releases at a stage where the user's role has a step can hold one of their tasks.
+    releases = list(db.session.scalars(sa.select(Release).where(Release.stage.in_(_stages_for(user)))
+                                       .order_by(Release.code)))
+    return [(facts.release, offer) for facts in batched_facts(releases, user) for offer in tasks_of(facts, user)]
+
+
 def tasks_for(user) -> list[Task]:
     """Everything waiting for `user`, soonest first; criteria in number order."""
     # Kept for the request: the header's count and the My tasks page ask for the same list.
     cached = getattr(request, "portal_tasks", None) if has_request_context() else None
     if cached and cached[0] == user.id:
         return cached[1]
-    # Only releases at a stage where the user's role has a step can hold one of their tasks.
-    releases = list(db.session.scalars(sa.select(Release).where(Release.stage.in_(_stages_for(user)))
-                                       .order_by(Release.code)))
-    found = [(facts.release, offer) for facts in batched_facts(releases, user) for offer in tasks_of(facts, user)]
+    found = _offers_for(user)
     # The timeline dates the tasks: read only for the releases that have one.
     _load(list({release.id: release for release, _ in found}.values()), "milestones", Milestone,
           (Milestone.due_on, Milestone.position))
@@ -177,3 +182,11 @@ def tasks_for(user) -> list[Task]:
     if has_request_context():
         request.portal_tasks = (user.id, tasks)
     return tasks
+
+
+def count_tasks(user) -> int:
+    """How many tasks tasks_for(user) lists, without dating or describing them (the header's count)."""
+    cached = getattr(request, "portal_tasks", None) if has_request_context() else None
+    if cached and cached[0] == user.id:
+        return len(cached[1])
+    return len(_offers_for(user))

@@ -38,6 +38,7 @@ from portal.decisions.models import (Ballot, Condition, Decision, GoLiveConfirma
 from portal.criteria.evidence_models import EvidenceFile, EvidenceStatement, EvidenceSubmission
 from portal.extensions import db
 from portal.notices.models import Notice
+from portal.tasks import count_tasks, tasks_for
 from portal.queries import ReleaseFacts
 from portal.releases.models import Criterion, Milestone, Release, RidVersion, Stage
 
@@ -624,3 +625,15 @@ def test_tasks_are_the_available_actions_the_process_waits_on(world, case):
             assert [(o.name, o.label, o.subject) for o in workflow.tasks_of(facts, user)] == listed, key
             someone = someone or bool(listed)
     assert someone, "in every situation of the walk, the process waits on someone"
+
+
+@pytest.mark.parametrize("case", SETUPS, ids=[case.name for case in SETUPS])
+def test_the_header_count_is_the_number_of_tasks_listed(world, case):
+    """The header's "My tasks (N)" counts without dating the tasks: N is the length of My tasks' list, for every
+    user, in every situation of the walk."""
+    w = world
+    case.setup(w)
+    for key in USER_KEYS:
+        with w.app.app_context():
+            user = db.session.get(User, w.users[key].id)
+            assert count_tasks(user) == len(tasks_for(user)), key

@@ -15,7 +15,7 @@ from ..ids import bounded_int
 from ..notices.services import notice_link
 from ..notifications.services import unread_count
 from ..queries import ReleaseFacts
-from ..tasks import tasks_for
+from ..tasks import count_tasks, tasks_for
 from ..workflow import portal_offers, refusal, require
 from . import authoring, forms, lifecycle, rid_live, services
 from .models import MilestoneKind, Release, RidVersion, ScopeStatus, SecDocument
@@ -69,7 +69,7 @@ def my_tasks():
 def task_count():
     """The header's "(N)" after "My tasks": loaded by htmx after the page, so no page pays for the tasks' queries,
     and again after each htmx step, with the notifications' count (out of band)."""
-    return render_template("releases/_task_count.html", task_count=len(tasks_for(current_user)),
+    return render_template("releases/_task_count.html", task_count=count_tasks(current_user),
                            refresh_notifications=True, notification_count=unread_count(current_user))
 
 
