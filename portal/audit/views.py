@@ -37,9 +37,10 @@ def release_chain_status(code: str):
 
 def _render_trail(release: Release | None):
     form = TrailFilterForm(request.args)
-    for name, choices in filter_choices(release.id if release else None).items():
-        form[name].choices = choices
     filtering = any(k not in _CURSORS for k in request.args)
+    if filtering or not htmx:  # the form's choices: to show it, or to check a filter (htmx paging shows no form)
+        for name, choices in filter_choices(release.id if release else None).items():
+            form[name].choices = choices
     if filtering and not form.validate():
         return render_template("audit/trail.html", release=release, form=form, page=None,
                                chain=chain_status()), 422
