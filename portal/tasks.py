@@ -10,7 +10,6 @@ import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import has_request_context, request
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -169,24 +168,15 @@ def _offers_for(user) -> list[tuple[Release, Offer]]:
 
 def tasks_for(user) -> list[Task]:
     """Everything waiting for `user`, soonest first; criteria in number order."""
-    # Kept for the request: the header's count and the My tasks page ask for the same list.
-    cached = getattr(request, "portal_tasks", None) if has_request_context() else None
-    if cached and cached[0] == user.id:
-        return cached[1]
     found = _offers_for(user)
     # The timeline dates the tasks: read only for the releases that have one.
     _load(list({release.id: release for release, _ in found}.values()), "milestones", Milestone,
           (Milestone.due_on, Milestone.position))
     tasks = [_task(release, offer, user) for release, offer in found]
     tasks.sort(key=lambda t: (t.due_on or dt.date.max, t.release_name, t.order))
-    if has_request_context():
-        request.portal_tasks = (user.id, tasks)
     return tasks
 
 
 def count_tasks(user) -> int:
     """How many tasks tasks_for(user) lists, without dating or describing them (the header's count)."""
-    cached = getattr(request, "portal_tasks", None) if has_request_context() else None
-    if cached and cached[0] == user.id:
-        return len(cached[1])
     return len(_offers_for(user))
