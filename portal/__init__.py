@@ -7,7 +7,7 @@ import logging
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError, generate_csrf
 from govuk_frontend_wtf.main import WTFormsHelpers
-from jinja2 import BytecodeCache, ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from jinja2 import BytecodeCache, ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader, Template
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from werkzeug.exceptions import HTTPException
@@ -68,6 +68,18 @@ class _CompiledTemplates(BytecodeCache):
 _COMPILED_TEMPLATES = _CompiledTemplates()
 
 
+class _Template(Template):
+    """Jinja's Template, with a cheaper test on each `{% from ... import %}`. Jinja reuses the imported template's
+    module unless the importing template has globals the imported one lacks, and finds out by a set difference over
+    a ChainMap: one Python-level lookup per global, per import (the release page makes about 70 imports, one or two
+    per RID row it includes). `issubset` gives the same answer from one pass in C; anything else is Jinja's own."""
+
+    def _get_default_module(self, ctx=None):
+        if ctx is not None and ctx.globals_keys.issubset(self.globals):
+            ctx = None  # nothing to add: the cached module, as Jinja returns it
+        return super()._get_default_module(ctx)
+
+
 def create_app(config_class) -> Flask:
     app = Flask(__name__, static_folder="../static", template_folder="../templates",
                 instance_relative_config=False)
@@ -89,6 +101,7 @@ def create_app(config_class) -> Flask:
             "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
         }),
     ])
+    app.jinja_env.template_class = _Template  # before any template loads
     WTFormsHelpers(app)
 
     db.init_app(app)

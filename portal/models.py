@@ -10,3 +10,4 @@ from .notifications import models as notifications  # noqa: F401
 from .releases import models as releases  # noqa: F401
 from .document import models as document  # noqa: F401
 from .notices import models as notices  # noqa: F401
+from .rid_import import models as rid_import  # noqa: F401

@@ -85,8 +85,11 @@ def test_confirming_needs_the_csrf_token_and_the_untouched_upload(app, users):
     review = _upload(secas, FEB_2021.read_bytes(), FEB_2021.name).headers["Location"]
     assert secas.post_form(review + "/confirm", token=False).status_code == 400
     digest = review.rsplit("/", 1)[1]
-    staged = next((p for p in __import__("pathlib").Path(app.config["UPLOAD_FOLDER"]).rglob(f"{digest}.bin")))
-    staged.write_bytes(staged.read_bytes().replace(b"MP092", b"MP093"))
+    from portal.rid_import.models import StagedRid
+    with app.app_context():  # the staged bytes altered behind the portal's back
+        staged = db.session.scalar(sa.select(StagedRid).where(StagedRid.sha256 == digest))
+        staged.data = staged.data.replace(b"MP092", b"MP093")
+        db.session.commit()
     assert secas.post_form(review + "/confirm").status_code == 404
     assert _codes(app) == []
 
@@ -121,3 +124,31 @@ def test_a_file_over_the_limit_is_refused_without_reading_it_all(app, users):
     response = _upload(secas, b"%PDF-1.4\n" + b"0" * LIMITS["bytes"], "scan.pdf")
     assert response.status_code == 422
     assert "a RID document must be at most 20 MB" in response.get_data(as_text=True)
+
+
+def test_the_review_and_the_confirmation_may_be_served_by_another_host(app, app_config, users, tmp_path):
+    """Staged in the database, not on the uploading host's disk: a second app with its own upload folder (another
+    host) shows the review and confirms it, once."""
+    from config import TestConfig
+    from portal import create_app
+    other_host = create_app(type("OtherHost", (TestConfig,), {**app_config, "UPLOAD_FOLDER": str(tmp_path / "h2")}))
+    review = _upload(client_for(app, users["secas"]), FEB_2021.read_bytes(), FEB_2021.name).headers["Location"]
+    secas_on_2 = client_for(other_host, users["secas"])
+    assert "MP092" in secas_on_2.get(review).get_data(as_text=True)
+    assert secas_on_2.post_form(review + "/confirm").status_code == 303
+    assert _codes(app) == ["feb-2021"]
+    assert secas_on_2.post_form(review + "/confirm").status_code == 404  # imported once, then gone
+
+
+def test_an_upload_staged_over_a_day_ago_and_never_confirmed_goes(app, users):
+    import datetime as dt
+    from portal.rid_import.models import StagedRid
+    secas = client_for(app, users["secas"])
+    review = _upload(secas, FEB_2021.read_bytes(), FEB_2021.name).headers["Location"]
+    with app.app_context():
+        staged = db.session.scalar(sa.select(StagedRid))
+        staged.created_at -= dt.timedelta(days=1, minutes=1)
+        db.session.commit()
+    assert secas.get(review).status_code == 200  # still there until the next upload
+    fresh = _upload(secas, FEB_2021.read_bytes() + b"\n", FEB_2021.name).headers["Location"]
+    assert secas.get(review).status_code == 404 and secas.get(fresh).status_code == 200

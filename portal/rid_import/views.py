@@ -1,24 +1,26 @@
 """SECAS uploads a RID document, reviews what was read beside the lines it came from, and confirms. Until the
-confirmation nothing is saved: the upload is kept in a staging folder under the SHA-256 of its bytes, and confirming
-reads the file again after checking that its bytes still have that digest."""
+confirmation nothing is saved: the upload is kept in the database (StagedRid, so any host may serve the next step) under the SHA-256
+of its bytes, and confirming reads the file again after checking that its bytes still have that digest."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-import json
 import re
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..access import Role, roles_required
 from ..extensions import db
 from ..releases.models import Release, Stage
+from ..timeutil import utcnow
 from ..workflow import require_portal
 from .cli import known_groups
 from .extract import LIMITS, NotARid
 from .forms import ConfirmImportForm, UploadRidForm
+from .models import StagedRid
 from .reader import read_rid
 from .services import import_new_release, import_problem, import_rid_version, new_code
 
@@ -26,37 +28,36 @@ bp = Blueprint("rid_import", __name__)
 DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
-def _staging() -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"]) / "rid-import"
-
-
 def _stage(data: bytes, meta: dict) -> str:
+    """Keep the upload until SECAS confirms it (in the database: any host may serve the next request); the same
+    bytes uploaded again by the same person replace the earlier staging, and uploads staged over a day ago and
+    never confirmed go."""
     digest = hashlib.sha256(data).hexdigest()
-    folder = _staging()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{digest}.bin").write_bytes(data)
-    (folder / f"{digest}.json").write_text(json.dumps(meta))
+    for attempt in (1, 2):
+        db.session.execute(sa.delete(StagedRid).where(sa.or_(
+            sa.and_(StagedRid.user_id == current_user.id, StagedRid.sha256 == digest),
+            StagedRid.created_at < utcnow() - dt.timedelta(days=1))))
+        db.session.add(StagedRid(sha256=digest, data=data, filename=meta["filename"], user_id=current_user.id,
+                                 target=meta["target"], code=meta["code"]))
+        try:
+            db.session.commit()
+            break
+        except sa.exc.IntegrityError:  # the same upload, staged at the same moment by another request
+            db.session.rollback()
+            if attempt == 2:
+                raise
     return digest
 
 
-def _staged(digest: str) -> tuple[bytes, dict]:
+def _staged(digest: str) -> StagedRid:
     """The staged upload, if it is there, is this user's and still has this digest; else 404."""
     if not DIGEST.match(digest):
         abort(404)
-    folder = _staging()
-    try:
-        data = (folder / f"{digest}.bin").read_bytes()
-        meta = json.loads((folder / f"{digest}.json").read_text())
-    except (OSError, ValueError):
+    staged = db.session.scalar(sa.select(StagedRid).where(StagedRid.user_id == current_user.id,
+                                                         StagedRid.sha256 == digest))
+    if staged is None or hashlib.sha256(staged.data).hexdigest() != digest:
         abort(404)
-    if hashlib.sha256(data).hexdigest() != digest or meta.get("user_id") != current_user.id:
-        abort(404)
-    return data, meta
-
-
-def _discard(digest: str) -> None:
-    for suffix in (".bin", ".json"):
-        (_staging() / f"{digest}{suffix}").unlink(missing_ok=True)
+    return staged
 
 
 def _target(meta: dict) -> Release | None:
@@ -94,8 +95,9 @@ def upload():
 @roles_required(Role.SECAS)
 def review(digest: str):
     require_portal("import_rid", current_user)
-    data, meta = _staged(digest)
-    reading = read_rid(meta["filename"], data, known_groups())
+    staged = _staged(digest)
+    meta = staged.meta
+    reading = read_rid(meta["filename"], staged.data, known_groups())
     target = _target(meta)
     return render_template("rid_import/review.html", reading=reading, meta=meta, target=target, digest=digest,
                            code=new_code(reading, meta["code"]), problem=import_problem(reading, target, meta["code"]),
@@ -106,11 +108,12 @@ def review(digest: str):
 @roles_required(Role.SECAS)
 def confirm(digest: str):
     require_portal("import_rid", current_user)
-    data, meta = _staged(digest)
+    staged = _staged(digest)
+    meta = staged.meta
     form = ConfirmImportForm()
     if not form.validate_on_submit():
         abort(400)
-    reading = read_rid(meta["filename"], data, known_groups())
+    reading = read_rid(meta["filename"], staged.data, known_groups())
     release = _target(meta)
     if release is not None:
         version = import_rid_version(current_user, release, reading, filename=meta["filename"])
@@ -118,7 +121,7 @@ def confirm(digest: str):
     else:
         release = import_new_release(current_user, reading, code=meta["code"] or None, filename=meta["filename"])
         message = f"{release.name} is created from {meta['filename']}, in the Draft stage."
+    db.session.delete(staged)  # in the import's transaction: imported once, then gone
     db.session.commit()
-    _discard(digest)
     flash(message, "success")
     return redirect(url_for("releases.show", code=release.code), code=303)
